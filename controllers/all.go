@@ -1,0 +1,42 @@
+package controllers
+
+import (
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"meseta.dev/meseta/controllers/frameworklifecycle"
+	"meseta.dev/meseta/controllers/jobs"
+	"meseta.dev/meseta/controllers/nodelifecycle"
+	"meseta.dev/meseta/controllers/offers"
+	"meseta.dev/meseta/controllers/rolestatus"
+	"meseta.dev/meseta/pkg/master"
+)
+
+// All returns the setup functions of every controller the master runs.
+func All() []master.ControllerSetup {
+	return []master.ControllerSetup{
+		offers.Setup, // offers, the ledger, task binding and admission
+		jobs.Setup,   // the built-in jobs framework, written with the SDK
+
+		// The lifecycle controllers: node liveness and drain, framework Leases
+		// and teardown, role status.
+		NodeLifecycle, FrameworkLifecycle, RoleStatus,
+	}
+}
+
+// NodeLifecycle sets up the node lifecycle controller with the master's
+// --node-timeout and --node-gone-timeout.
+func NodeLifecycle(mgr ctrl.Manager, o master.SchedulingOptions) error {
+	return nodelifecycle.Setup(mgr, nodelifecycle.Options{
+		NodeTimeout: o.NodeTimeout, GoneTimeout: o.NodeGoneTimeout, LeaseNamespace: master.SystemNamespace,
+	})
+}
+
+// FrameworkLifecycle sets up the framework lifecycle controller.
+func FrameworkLifecycle(mgr ctrl.Manager, _ master.SchedulingOptions) error {
+	return frameworklifecycle.Setup(mgr, frameworklifecycle.Options{})
+}
+
+// RoleStatus sets up the role status controller.
+func RoleStatus(mgr ctrl.Manager, _ master.SchedulingOptions) error {
+	return rolestatus.Setup(mgr, rolestatus.Options{})
+}

@@ -1,0 +1,57 @@
+package binding
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"meseta.dev/meseta/apis/v1alpha1"
+)
+
+func TestBatchWait(t *testing.T) {
+	type seen struct {
+		ago    time.Duration
+		offers []string
+		size   int // LaunchTasksAnnotation, 0: none
+	}
+	tests := []struct {
+		name  string
+		tasks []seen
+		want  time.Duration
+	}{
+		{name: "one task, just seen: wait the window", tasks: []seen{{0, []string{"o1"}, 0}}, want: 25 * time.Millisecond},
+		{name: "quiet long enough", tasks: []seen{{30 * time.Millisecond, []string{"o1"}, 0}}, want: 0},
+		{name: "a newer task restarts the window", tasks: []seen{{40 * time.Millisecond, []string{"o1"}, 0}, {10 * time.Millisecond, []string{"o1"}, 0}},
+			want: 15 * time.Millisecond},
+		{name: "announced and complete: no wait", tasks: []seen{{0, []string{"o1"}, 2}, {0, []string{"o1"}, 2}}, want: 0},
+		{name: "announced, one missing: wait", tasks: []seen{{100 * time.Millisecond, []string{"o1"}, 3}, {0, []string{"o1"}, 3}},
+			want: 25 * time.Millisecond},
+		{name: "announced, one missing, waited too long", tasks: []seen{{time.Second, []string{"o1"}, 3}}, want: 0},
+		{name: "offers named in another order are the same launch", tasks: []seen{{0, []string{"a", "b"}, 2}, {0, []string{"b", "a"}, 2}}, want: 0},
+		{name: "an unannounced launch beside a complete one waits for quiet",
+			tasks: []seen{{0, []string{"o1"}, 1}, {5 * time.Millisecond, []string{"o1", "o2"}, 0}}, want: 25 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+			b := &Binder{opts: Options{Clock: clocktesting.NewFakePassiveClock(now)}.complete()}
+			var tasks []*v1alpha1.Task
+			for i, s := range tt.tasks {
+				tk := &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Name: strconv.Itoa(i), UID: types.UID(strconv.Itoa(i))}}
+				tk.Spec.Offers = s.offers
+				if s.size > 0 {
+					tk.Annotations = map[string]string{v1alpha1.LaunchTasksAnnotation: strconv.Itoa(s.size)}
+				}
+				b.seen.Store(tk.UID, now.Add(-s.ago))
+				tasks = append(tasks, tk)
+			}
+			g.Expect(b.batchWait(tasks)).To(Equal(tt.want))
+		})
+	}
+}

@@ -1,0 +1,67 @@
+package nodelifecycle
+
+import (
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"meseta.dev/meseta/apis/v1alpha1"
+)
+
+// TaskAction is what the node lifecycle does to one task bound to the node.
+// Its steps are applied in the order of the fields.
+type TaskAction struct {
+	// Task is the task's key and UID is the object it was decided for.
+	Task types.NamespacedName
+	UID  types.UID
+	// State, when not empty, is written as the task's state, with Reason and
+	// Message; the master speaks for an agent that cannot.
+	State   v1alpha1.TaskState
+	Reason  v1alpha1.TaskReason
+	Message string
+	// Delete deletes the task, which asks its agent to kill it.
+	Delete bool
+	// ReleaseFinalizer removes the agent's finalizer (meseta.dev/task) from a
+	// task being deleted whose agent is gone and so will never remove it.
+	ReleaseFinalizer bool
+}
+
+// TaskActionFor decides what becomes of task t, bound to a node of liveness l
+// that is being drained or not; false means nothing. Terminal states are
+// final: such a task is at most released.
+//
+//   - Unreachable: a non-terminal task turns Unreachable (AgentDisconnected),
+//     once.
+//   - Gone: a non-terminal task turns Gone (AgentRemoved); a task being
+//     deleted loses the agent's finalizer once it is terminal.
+//   - Draining (any liveness but Gone): a non-terminal task not yet being
+//     deleted is deleted.
+func TaskActionFor(t *v1alpha1.Task, l Liveness, draining bool, message string) (TaskAction, bool) {
+	a := TaskAction{Task: types.NamespacedName{Namespace: t.Namespace, Name: t.Name}, UID: t.UID}
+	terminal := t.IsTerminal()
+	deleting := !t.DeletionTimestamp.IsZero()
+	switch l {
+	case Gone:
+		if !terminal {
+			a.State, a.Reason, a.Message = v1alpha1.TaskGone, v1alpha1.ReasonAgentRemoved, message
+		}
+		a.ReleaseFinalizer = deleting && controllerutil.ContainsFinalizer(t, v1alpha1.TaskFinalizer)
+		return a, a.State != "" || a.ReleaseFinalizer
+	case Unreachable:
+		if !terminal && t.Status.State != v1alpha1.TaskUnreachable {
+			a.State, a.Reason, a.Message = v1alpha1.TaskUnreachable, v1alpha1.ReasonAgentDisconnected, message
+		}
+	}
+	a.Delete = draining && !terminal && !deleting
+	return a, a.State != "" || a.Delete
+}
+
+// remaining counts the tasks that have not reached a terminal state.
+func remaining(tasks []v1alpha1.Task) int {
+	n := 0
+	for i := range tasks {
+		if !tasks[i].IsTerminal() {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,91 @@
+package nodelifecycle
+
+import (
+	"testing"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"meseta.dev/meseta/apis/v1alpha1"
+)
+
+// task returns a task bound to node-a in state s; deleting sets its deletion
+// timestamp and the agent's finalizer.
+func task(name string, s v1alpha1.TaskState, deleting bool) v1alpha1.Task {
+	t := v1alpha1.Task{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "team-a", UID: types.UID("uid-" + name)},
+		Spec:       v1alpha1.TaskSpec{Framework: "fw", NodeName: "node-a"},
+		Status:     v1alpha1.TaskStatus{State: s},
+	}
+	if deleting {
+		now := metav1.NewTime(t0)
+		t.DeletionTimestamp = &now
+		t.Finalizers = []string{v1alpha1.TaskFinalizer}
+	}
+	return t
+}
+
+func TestTaskActionFor(t *testing.T) {
+	type want struct {
+		ok       bool
+		state    v1alpha1.TaskState
+		reason   v1alpha1.TaskReason
+		del      bool
+		finalize bool
+	}
+	tests := []struct {
+		name     string
+		task     v1alpha1.Task
+		liveness Liveness
+		draining bool
+		want     want
+	}{
+		{name: "alive: the agent speaks", task: task("t", v1alpha1.TaskRunning, false), liveness: Alive},
+		{name: "alive unreachable task: the agent reconciles it", task: task("t", v1alpha1.TaskUnreachable, false), liveness: Alive},
+		{name: "unreachable: running turns unreachable", task: task("t", v1alpha1.TaskRunning, false), liveness: Unreachable,
+			want: want{ok: true, state: v1alpha1.TaskUnreachable, reason: v1alpha1.ReasonAgentDisconnected}},
+		{name: "unreachable: staging without a status turns unreachable", task: task("t", "", false), liveness: Unreachable,
+			want: want{ok: true, state: v1alpha1.TaskUnreachable, reason: v1alpha1.ReasonAgentDisconnected}},
+		{name: "unreachable: a deleted task turns unreachable too", task: task("t", v1alpha1.TaskKilling, true), liveness: Unreachable,
+			want: want{ok: true, state: v1alpha1.TaskUnreachable, reason: v1alpha1.ReasonAgentDisconnected}},
+		{name: "unreachable: once", task: task("t", v1alpha1.TaskUnreachable, false), liveness: Unreachable},
+		{name: "unreachable: terminal is final", task: task("t", v1alpha1.TaskFinished, false), liveness: Unreachable},
+		{name: "gone: running turns gone", task: task("t", v1alpha1.TaskRunning, false), liveness: Gone,
+			want: want{ok: true, state: v1alpha1.TaskGone, reason: v1alpha1.ReasonAgentRemoved}},
+		{name: "gone: unreachable turns gone", task: task("t", v1alpha1.TaskUnreachable, false), liveness: Gone,
+			want: want{ok: true, state: v1alpha1.TaskGone, reason: v1alpha1.ReasonAgentRemoved}},
+		{name: "gone: a deleted task turns gone and is released", task: task("t", v1alpha1.TaskUnreachable, true), liveness: Gone,
+			want: want{ok: true, state: v1alpha1.TaskGone, reason: v1alpha1.ReasonAgentRemoved, finalize: true}},
+		{name: "gone: a deleted terminal task is released", task: task("t", v1alpha1.TaskKilled, true), liveness: Gone,
+			want: want{ok: true, finalize: true}},
+		{name: "gone: terminal is final", task: task("t", v1alpha1.TaskFailed, false), liveness: Gone},
+		{name: "gone: nothing to drain", task: task("t", v1alpha1.TaskRunning, false), liveness: Gone, draining: true,
+			want: want{ok: true, state: v1alpha1.TaskGone, reason: v1alpha1.ReasonAgentRemoved}},
+		{name: "draining: running is deleted", task: task("t", v1alpha1.TaskRunning, false), liveness: Alive, draining: true,
+			want: want{ok: true, del: true}},
+		{name: "draining: deleted once", task: task("t", v1alpha1.TaskKilling, true), liveness: Alive, draining: true},
+		{name: "draining: terminal tasks stay as records", task: task("t", v1alpha1.TaskFinished, false), liveness: Alive, draining: true},
+		{name: "draining an unreachable node: marked and deleted", task: task("t", v1alpha1.TaskRunning, false), liveness: Unreachable, draining: true,
+			want: want{ok: true, state: v1alpha1.TaskUnreachable, reason: v1alpha1.ReasonAgentDisconnected, del: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			a, ok := TaskActionFor(&tt.task, tt.liveness, tt.draining, "message")
+			g.Expect(ok).To(Equal(tt.want.ok))
+			if !ok {
+				return
+			}
+			g.Expect(a.Task.Name).To(Equal(tt.task.Name))
+			g.Expect(a.UID).To(Equal(tt.task.UID))
+			g.Expect(a.State).To(Equal(tt.want.state))
+			g.Expect(a.Reason).To(Equal(tt.want.reason))
+			g.Expect(a.Delete).To(Equal(tt.want.del))
+			g.Expect(a.ReleaseFinalizer).To(Equal(tt.want.finalize))
+			if a.State != "" {
+				g.Expect(a.Message).To(Equal("message"))
+			}
+		})
+	}
+}

@@ -1,0 +1,244 @@
+package integration
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"meseta.dev/meseta/pkg/master/mastertest"
+)
+
+// kinds are sample objects of every Meseta kind, as users write them.
+var kinds = map[string]string{
+	"Node": `apiVersion: meseta.dev/v1alpha1
+kind: Node
+metadata: {name: node-a}
+spec: {unschedulable: false}
+`,
+	"Role": `apiVersion: meseta.dev/v1alpha1
+kind: Role
+metadata: {name: team-a}
+spec: {weight: "2"}
+`,
+	"Framework": `apiVersion: meseta.dev/v1alpha1
+kind: Framework
+metadata: {name: analytics, namespace: team-a}
+spec: {role: team-a, failoverTimeout: 10m, suppressed: false}
+`,
+	"Offer": `apiVersion: meseta.dev/v1alpha1
+kind: Offer
+metadata: {name: analytics-node-a-1, namespace: team-a}
+spec: {framework: analytics, nodeName: node-a, resources: {cpus: "1.5", mem: 3Gi}}
+`,
+	"Task": `apiVersion: meseta.dev/v1alpha1
+kind: Task
+metadata: {name: report-1, namespace: team-a}
+spec:
+  framework: analytics
+  offers: [analytics-node-a-1]
+  resources: {cpus: "0.5", mem: 64Mi}
+  container: {image: "oci:/images/busybox", command: [sh, -c, "echo hello"], env: [{name: MODE, value: fast}]}
+  killGracePeriod: 5s
+`,
+	"App": `apiVersion: meseta.dev/v1alpha1
+kind: App
+metadata: {name: web, namespace: team-a}
+spec:
+  instances: 3
+  constraints: [[hostname, UNIQUE]]
+  template:
+    resources: {cpus: "0.1", mem: 32Mi}
+    container: {image: "oci:/images/busybox", command: [httpd, -f, -p, "8080"]}
+`,
+	"Job": `apiVersion: meseta.dev/v1alpha1
+kind: Job
+metadata: {name: nightly, namespace: team-a}
+spec:
+  completions: 5
+  parallelism: 2
+  backoffLimit: 3
+  template: {resources: {cpus: "0.2", mem: 32Mi}, container: {image: "oci:/images/busybox", command: [sh, -c, "exit 0"]}}
+`,
+}
+
+func object(t testing.TB, manifest string) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(manifest), &u.Object); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func ensureNamespace(t testing.TB, c client.Client, name string) {
+	t.Helper()
+	err := c.Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+}
+
+// TestAPI exercises every kind against one master.
+func TestAPI(t *testing.T) {
+	m := mastertest.Start(t, mastertest.Options{})
+	c := m.Client(t)
+	ensureNamespace(t, c, "team-a")
+
+	for kind, manifest := range kinds {
+		t.Run("CRUD "+kind, func(t *testing.T) {
+			g := NewWithT(t)
+			ctx := t.Context()
+			obj := object(t, manifest)
+			g.Expect(c.Create(ctx, obj)).To(Succeed())
+
+			got := obj.DeepCopy()
+			g.Expect(c.Get(ctx, client.ObjectKeyFromObject(obj), got)).To(Succeed())
+			g.Expect(got.GetUID()).NotTo(BeEmpty())
+
+			list := &unstructured.UnstructuredList{}
+			list.SetGroupVersionKind(obj.GroupVersionKind())
+			g.Expect(c.List(ctx, list, client.InNamespace(obj.GetNamespace()))).To(Succeed())
+			g.Expect(list.Items).NotTo(BeEmpty())
+
+			patch := client.MergeFrom(got.DeepCopy())
+			got.SetLabels(map[string]string{"patched": "yes"})
+			g.Expect(c.Patch(ctx, got, patch)).To(Succeed())
+			g.Expect(got.GetLabels()).To(HaveKeyWithValue("patched", "yes"))
+
+			g.Expect(c.Delete(ctx, got)).To(Succeed())
+			g.Eventually(func() bool {
+				return apierrors.IsNotFound(c.Get(ctx, client.ObjectKeyFromObject(obj), obj.DeepCopy()))
+			}).WithTimeout(10 * time.Second).Should(BeTrue())
+		})
+	}
+
+	t.Run("watch sees creation and change", func(t *testing.T) {
+		g := NewWithT(t)
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		wc, err := client.NewWithWatch(m.RESTConfig(), client.Options{})
+		g.Expect(err).NotTo(HaveOccurred())
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(schema.GroupVersionKind{Group: "meseta.dev", Version: "v1alpha1", Kind: "RoleList"})
+		w, err := wc.Watch(ctx, list)
+		g.Expect(err).NotTo(HaveOccurred())
+		defer w.Stop()
+		role := object(t, strings.Replace(kinds["Role"], "team-a", "watched", 1))
+		g.Expect(c.Create(ctx, role)).To(Succeed())
+		g.Eventually(w.ResultChan()).Should(Receive(HaveField("Type", BeEquivalentTo("ADDED"))))
+	})
+
+	t.Run("status is a subresource", func(t *testing.T) {
+		g := NewWithT(t)
+		ctx := t.Context()
+		task := object(t, strings.Replace(kinds["Task"], "report-1", "status-1", 1))
+		g.Expect(c.Create(ctx, task)).To(Succeed())
+
+		// A status write changes status only.
+		withStatus := task.DeepCopy()
+		g.Expect(unstructured.SetNestedField(withStatus.Object, "Running", "status", "state")).To(Succeed())
+		g.Expect(unstructured.SetNestedField(withStatus.Object, "other", "spec", "framework")).To(Succeed())
+		g.Expect(c.Status().Update(ctx, withStatus)).To(Succeed())
+		got := task.DeepCopy()
+		g.Expect(c.Get(ctx, client.ObjectKeyFromObject(task), got)).To(Succeed())
+		g.Expect(got.Object["status"]).To(HaveKeyWithValue("state", "Running"))
+		g.Expect(got.Object["spec"]).To(HaveKeyWithValue("framework", "analytics"))
+
+		// A main-resource write leaves status alone.
+		patch := client.MergeFrom(got.DeepCopy())
+		g.Expect(unstructured.SetNestedField(got.Object, "Failed", "status", "state")).To(Succeed())
+		g.Expect(c.Patch(ctx, got, patch)).To(Succeed())
+		g.Expect(c.Get(ctx, client.ObjectKeyFromObject(task), got)).To(Succeed())
+		g.Expect(got.Object["status"]).To(HaveKeyWithValue("state", "Running"))
+	})
+
+	t.Run("server-side apply tracks field owners", func(t *testing.T) {
+		g := NewWithT(t)
+		ctx := t.Context()
+		app := object(t, strings.Replace(kinds["App"], "name: web", "name: applied", 1))
+		g.Expect(c.Patch(ctx, app, client.Apply, client.FieldOwner("gitops"), client.ForceOwnership)).To(Succeed())
+		g.Expect(app.GetManagedFields()).To(ContainElement(HaveField("Manager", "gitops")))
+
+		// A second manager changing the same field conflicts.
+		other := object(t, strings.Replace(strings.Replace(kinds["App"], "name: web", "name: applied", 1), "instances: 3", "instances: 5", 1))
+		err := c.Patch(ctx, other, client.Apply, client.FieldOwner("someone-else"))
+		g.Expect(apierrors.IsConflict(err)).To(BeTrue(), "got %v", err)
+	})
+
+	t.Run("invalid objects are rejected with the field named", func(t *testing.T) {
+		tests := []struct {
+			name, manifest, field string
+		}{
+			{"negative cpus", strings.Replace(kinds["Task"], `cpus: "0.5"`, `cpus: "-1"`, 1), "cpus"},
+			{"missing framework", strings.Replace(kinds["Task"], "  framework: analytics\n", "", 1), "spec.framework"},
+			{"negative instances", strings.Replace(kinds["App"], "instances: 3", "instances: -1", 1), "spec.instances"},
+			{"unknown constraint operator", strings.Replace(kinds["App"], "UNIQUE", "SOMETIMES", 1), "spec.constraints"},
+			{"zero role weight", strings.Replace(kinds["Role"], `weight: "2"`, `weight: "0"`, 1), "spec.weight"},
+			{"bad port range", strings.Replace(kinds["Offer"], `mem: 3Gi}`, `mem: 3Gi, ports: [{begin: 32000, end: 31000}]}`, 1), "ports"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				g := NewWithT(t)
+				err := c.Create(t.Context(), object(t, tt.manifest))
+				g.Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+				g.Expect(err.Error()).To(ContainSubstring(tt.field))
+			})
+		}
+	})
+
+	t.Run("owner references cascade", func(t *testing.T) {
+		g := NewWithT(t)
+		ctx := t.Context()
+		fw := object(t, strings.Replace(kinds["Framework"], "analytics", "owner", 1))
+		g.Expect(c.Create(ctx, fw)).To(Succeed())
+		task := object(t, strings.Replace(kinds["Task"], "report-1", "owned-1", 1))
+		task.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: "meseta.dev/v1alpha1", Kind: "Framework", Name: fw.GetName(), UID: fw.GetUID()}})
+		g.Expect(c.Create(ctx, task)).To(Succeed())
+		g.Expect(c.Delete(ctx, fw, client.PropagationPolicy(metav1.DeletePropagationBackground))).To(Succeed())
+		g.Eventually(func() bool {
+			return apierrors.IsNotFound(c.Get(ctx, client.ObjectKeyFromObject(task), task.DeepCopy()))
+		}).WithTimeout(60 * time.Second).Should(BeTrue())
+	})
+
+	t.Run("deleting a namespace deletes its contents", func(t *testing.T) {
+		g := NewWithT(t)
+		ctx := t.Context()
+		ensureNamespace(t, c, "doomed")
+		task := object(t, strings.Replace(kinds["Task"], "team-a", "doomed", 1))
+		g.Expect(c.Create(ctx, task)).To(Succeed())
+		g.Eventually(func() error {
+			return c.Get(ctx, types.NamespacedName{Namespace: "doomed", Name: "default"}, &corev1.ServiceAccount{})
+		}).WithTimeout(30*time.Second).Should(Succeed(), "the service account controller creates a default account")
+		g.Expect(c.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "doomed"}})).To(Succeed())
+		g.Eventually(func() bool {
+			return apierrors.IsNotFound(c.Get(ctx, types.NamespacedName{Name: "doomed"}, &corev1.Namespace{}))
+		}).WithTimeout(60 * time.Second).Should(BeTrue())
+	})
+}
+
+// TestMasterRestartKeepsData stops the master and starts another on the same data
+// dir and port.
+func TestMasterRestartKeepsData(t *testing.T) {
+	g := NewWithT(t)
+	m := mastertest.Start(t, mastertest.Options{})
+	c := m.Client(t)
+	ensureNamespace(t, c, "team-a")
+	g.Expect(c.Create(t.Context(), object(t, kinds["Framework"]))).To(Succeed())
+	m.Stop()
+
+	again := mastertest.Start(t, mastertest.Options{DataDir: m.DataDir, Port: m.Port})
+	got := object(t, kinds["Framework"])
+	g.Expect(again.Client(t).Get(t.Context(), client.ObjectKeyFromObject(got), got)).To(Succeed())
+	g.Expect(got.Object["spec"]).To(HaveKeyWithValue("role", "team-a"))
+}

@@ -1,0 +1,123 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+)
+
+// TestPlatformServices checks the Kubernetes machinery a Meseta master serves:
+// health and metrics endpoints, service account tokens authenticated and
+// authorized by RBAC, and admission policies.
+func TestPlatformServices(t *testing.T) {
+	c := startMaster(t)
+
+	t.Run("livez, readyz and metrics", func(t *testing.T) {
+		g := NewWithT(t)
+		g.Expect(c.kubectl("get", "--raw", "/livez")).To(Equal("ok"))
+		g.Expect(c.kubectl("get", "--raw", "/readyz?verbose")).To(ContainSubstring("poststarthook/meseta-bootstrap ok"))
+		g.Expect(c.kubectl("get", "--raw", "/metrics")).To(ContainSubstring("apiserver_request_total"))
+		g.Expect(c.kubectl("get", "--raw", "/openapi/v3")).To(ContainSubstring("apis/meseta.dev/v1alpha1"))
+	})
+
+	t.Run("service account tokens are authenticated and RBAC applies", func(t *testing.T) {
+		g := NewWithT(t)
+		g.Eventually(func() error {
+			_, err := c.kubectlErr("get", "serviceaccount", "default", "-n", "default")
+			return err
+		}).Should(Succeed(), "the service account controller creates the default account")
+		token := strings.TrimSpace(c.kubectl("create", "token", "default", "-n", "default"))
+		g.Expect(token).NotTo(BeEmpty())
+
+		// A client with the token alone: no client certificate.
+		asToken := func(args ...string) (string, error) {
+			cmd := exec.Command("kubectl", append([]string{"--kubeconfig", "/dev/null",
+				"--server", fmt.Sprintf("https://127.0.0.1:%d", c.port),
+				"--certificate-authority", filepath.Join(c.dataDir, "pki", "ca.crt"),
+				"--token", token}, args...)...)
+			out, err := cmd.CombinedOutput()
+			return string(out), err
+		}
+		out, err := asToken("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+		g.Expect(err).NotTo(HaveOccurred(), out)
+		g.Expect(out).To(Equal("system:serviceaccount:default:default"))
+
+		out, err = asToken("get", "tasks")
+		g.Expect(err).To(HaveOccurred())
+		g.Expect(out).To(ContainSubstring("forbidden"))
+
+		c.kubectl("create", "role", "task-reader", "-n", "default", "--verb=get,list", "--resource=tasks.meseta.dev")
+		c.kubectl("create", "rolebinding", "task-reader", "-n", "default", "--role=task-reader", "--serviceaccount=default:default")
+		g.Eventually(func() error {
+			_, err := asToken("get", "tasks")
+			return err
+		}).Should(Succeed())
+	})
+
+	t.Run("a validating admission policy is enforced", func(t *testing.T) {
+		g := NewWithT(t)
+		policy := `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: small-tasks}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [meseta.dev], apiVersions: [v1alpha1], operations: [CREATE], resources: [tasks]}
+  validations:
+  - expression: "!has(object.spec.resources.cpus) || quantity(string(object.spec.resources.cpus)).compareTo(quantity('4')) <= 0"
+    message: "tasks may ask for at most 4 cpus"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: small-tasks}
+spec: {policyName: small-tasks, validationActions: [Deny]}
+`
+		out, err := c.applyYAML(policy)
+		g.Expect(err).NotTo(HaveOccurred(), out)
+		big := strings.Replace(strings.Replace(taskYAML, `cpus: "0.5"`, `cpus: "8"`, 1), "report-1", "big", 1)
+		g.Eventually(func() string {
+			out, _ := c.run("kubectl", []byte(big), "create", "--dry-run=server", "-f", "-")
+			return out
+		}).WithTimeout(30 * time.Second).Should(ContainSubstring("tasks may ask for at most 4 cpus"))
+	})
+}
+
+// TestExternalEtcd starts a second master on the first one's etcd with
+// --etcd-servers: both serve the same objects, and only one runs the controllers.
+func TestExternalEtcd(t *testing.T) {
+	g := NewWithT(t)
+	first := startMaster(t)
+	var ports struct {
+		Client int `json:"client"`
+	}
+	data, err := os.ReadFile(filepath.Join(first.dataDir, "etcd", "ports.json"))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(json.Unmarshal(data, &ports)).To(Succeed())
+	pki := filepath.Join(first.dataDir, "pki")
+	second := startMaster(t,
+		"--etcd-servers", "https://127.0.0.1:"+jsonInt(ports.Client),
+		"--etcd-cafile", filepath.Join(pki, "ca.crt"),
+		"--etcd-certfile", filepath.Join(pki, "etcd-client.crt"),
+		"--etcd-keyfile", filepath.Join(pki, "etcd-client.key"))
+
+	out, err := first.applyYAML(frameworkYAML)
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(second.kubectl("get", "framework", "analytics", "-o", "jsonpath={.spec.role}")).To(Equal("team-a"))
+
+	holder := second.kubectl("get", "lease", "-n", "meseta-system", "meseta-controller-manager", "-o", "jsonpath={.spec.holderIdentity}")
+	g.Expect(holder).NotTo(BeEmpty())
+	g.Expect(second.master.log.String()).NotTo(ContainSubstring("Successfully acquired lease"), "the first master keeps the leadership")
+}
+
+func jsonInt(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}

@@ -1,0 +1,24 @@
+// Package node registers an agent's Node and keeps it alive.
+//
+// Heartbeat creates the Node when it is missing (its spec belongs to
+// operators and is never written again), renews the coordination.k8s.io/v1
+// Lease meseta-system/<node> that the master's node lifecycle watches, and
+// applies, with server-side apply under the field manager "meseta-agent", the
+// part of the status the agent owns: capacity, allocatable, attributes,
+// hostname, address, the agent endpoint (daemonPort, daemonCABundle),
+// agentVersion, runtime, lastHeartbeatTime and the Ready condition. The master
+// owns phase, allocated, offered and the other conditions.
+//
+// DesiredStatus and NeedsUpdate are the pure part: what the status should be,
+// and whether it must be written now. The status is written when it changes,
+// when Ready is not what the agent says (after the master marked the node
+// Unreachable, say), and at least every StatusInterval; the Lease every
+// Interval (5s by default, with leaseDurationSeconds 40).
+//
+//	hb := &node.Heartbeat{Client: c, Leases: clientset, Node: "node-a", LeaseNamespace: "meseta-system",
+//		Facts: func() node.Facts { return facts }}
+//	if err := hb.Register(ctx); err != nil {
+//		return err
+//	}
+//	go hb.Start(ctx)
+package node

@@ -1,0 +1,193 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"meseta.dev/meseta/apis/v1alpha1"
+)
+
+// FieldManager is the field manager of what the agent writes.
+const FieldManager = "meseta-agent"
+
+// Defaults of a Heartbeat.
+const (
+	DefaultInterval       = 5 * time.Second
+	DefaultLeaseDuration  = 40 * time.Second
+	DefaultStatusInterval = time.Minute
+)
+
+// Heartbeat registers the agent's Node and keeps it alive: it renews the Lease
+// <LeaseNamespace>/<node> every Interval, and applies the node's status (see
+// DesiredStatus) when it changed, when the Ready condition is not what the
+// agent says (the master may have set it Unknown), and at least every
+// StatusInterval.
+type Heartbeat struct {
+	// Client reads and writes Nodes (uncached: the agent does not watch them).
+	Client client.Client
+	// Leases renews the Lease.
+	Leases kubernetes.Interface
+	// Node is the node's name.
+	Node string
+	// LeaseNamespace is the namespace of the node's Lease.
+	LeaseNamespace string
+	// Facts returns what to report; it is called at every beat.
+	Facts func() Facts
+	// Interval is the time between Lease renewals; default DefaultInterval.
+	Interval time.Duration
+	// LeaseDuration is the Lease's leaseDurationSeconds; default
+	// DefaultLeaseDuration.
+	LeaseDuration time.Duration
+	// StatusInterval is the longest time between status updates; default
+	// DefaultStatusInterval.
+	StatusInterval time.Duration
+	// Clock is the time source; default the real clock.
+	Clock clock.WithTicker
+}
+
+func (h *Heartbeat) complete() {
+	if h.Interval <= 0 {
+		h.Interval = DefaultInterval
+	}
+	if h.LeaseDuration <= 0 {
+		h.LeaseDuration = DefaultLeaseDuration
+	}
+	if h.StatusInterval <= 0 {
+		h.StatusInterval = DefaultStatusInterval
+	}
+	if h.Clock == nil {
+		h.Clock = clock.RealClock{}
+	}
+}
+
+// Register creates the Node if it does not exist (with an empty spec: the spec
+// belongs to operators), writes its status and renews its Lease, retrying
+// every Interval until it succeeds or ctx ends.
+func (h *Heartbeat) Register(ctx context.Context) error {
+	h.complete()
+	logger := log.FromContext(ctx)
+	for {
+		err := h.beat(ctx, true)
+		if err == nil {
+			logger.Info("Node registered", "node", h.Node)
+			return nil
+		}
+		logger.Error(err, "Failed to register the node; retrying", "node", h.Node, "retryIn", h.Interval)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("failed to register node %s: %w", h.Node, err)
+		case <-h.Clock.After(h.Interval):
+		}
+	}
+}
+
+// Start beats every Interval until ctx ends; it implements manager.Runnable.
+func (h *Heartbeat) Start(ctx context.Context) error {
+	h.complete()
+	logger := log.FromContext(ctx)
+	ticker := h.Clock.NewTicker(h.Interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C():
+		}
+		if err := h.beat(ctx, false); err != nil && ctx.Err() == nil {
+			logger.Error(err, "Heartbeat failed", "node", h.Node)
+		}
+	}
+}
+
+// beat renews the Lease and updates the status when needed (always when force).
+func (h *Heartbeat) beat(ctx context.Context, force bool) error {
+	leaseErr := h.renewLease(ctx)
+	statusErr := h.syncStatus(ctx, force)
+	if statusErr != nil {
+		return statusErr
+	}
+	return leaseErr
+}
+
+// syncStatus creates the node when it is missing and applies its status.
+func (h *Heartbeat) syncStatus(ctx context.Context, force bool) error {
+	n := &v1alpha1.Node{}
+	err := h.Client.Get(ctx, types.NamespacedName{Name: h.Node}, n)
+	if apierrors.IsNotFound(err) {
+		n = &v1alpha1.Node{ObjectMeta: metav1.ObjectMeta{Name: h.Node}}
+		if err := h.Client.Create(ctx, n, client.FieldOwner(FieldManager)); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("failed to create node %s: %w", h.Node, err)
+		}
+		force = true
+	} else if err != nil {
+		return fmt.Errorf("failed to get node %s: %w", h.Node, err)
+	}
+	now := h.Clock.Now()
+	desired := DesiredStatus(h.Facts(), n.Status, now)
+	if !force && !NeedsUpdate(n.Status, desired, now, h.StatusInterval) {
+		return nil
+	}
+	return h.applyStatus(ctx, desired)
+}
+
+// applyStatus writes the agent's fields of the status with server-side apply,
+// so the master's fields (phase, allocated, offered, other conditions) stay.
+func (h *Heartbeat) applyStatus(ctx context.Context, status v1alpha1.NodeStatus) error {
+	body, err := json.Marshal(map[string]any{
+		"apiVersion": v1alpha1.GroupVersion.String(),
+		"kind":       "Node",
+		"metadata":   map[string]any{"name": h.Node},
+		"status":     status,
+	})
+	if err != nil {
+		return err
+	}
+	n := &v1alpha1.Node{ObjectMeta: metav1.ObjectMeta{Name: h.Node}}
+	patch := client.RawPatch(types.ApplyPatchType, body)
+	if err := h.Client.Status().Patch(ctx, n, patch, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return fmt.Errorf("failed to update the status of node %s: %w", h.Node, err)
+	}
+	return nil
+}
+
+// renewLease creates or renews the node's Lease.
+func (h *Heartbeat) renewLease(ctx context.Context) error {
+	leases := h.Leases.CoordinationV1().Leases(h.LeaseNamespace)
+	now := metav1.NewMicroTime(h.Clock.Now())
+	seconds := int32(h.LeaseDuration / time.Second)
+	lease, err := leases.Get(ctx, h.Node, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		lease = &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{Name: h.Node, Namespace: h.LeaseNamespace},
+			Spec: coordinationv1.LeaseSpec{
+				HolderIdentity: &h.Node, LeaseDurationSeconds: &seconds, AcquireTime: &now, RenewTime: &now,
+			},
+		}
+		if _, err := leases.Create(ctx, lease, metav1.CreateOptions{FieldManager: FieldManager}); err != nil {
+			return fmt.Errorf("failed to create the lease of node %s: %w", h.Node, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("failed to get the lease of node %s: %w", h.Node, err)
+	}
+	if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != h.Node {
+		lease.Spec.HolderIdentity, lease.Spec.AcquireTime = &h.Node, &now
+	}
+	lease.Spec.LeaseDurationSeconds, lease.Spec.RenewTime = &seconds, &now
+	if _, err := leases.Update(ctx, lease, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+		return fmt.Errorf("failed to renew the lease of node %s: %w", h.Node, err)
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package master
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	mesetav1alpha1 "meseta.dev/meseta/apis/v1alpha1"
+	"meseta.dev/meseta/pkg/kubecontrollers"
+	"meseta.dev/meseta/pkg/security/certificates"
+)
+
+// LeaderElectionID is the name of the Lease the masters elect their leader with.
+const LeaderElectionID = "meseta-controller-manager"
+
+// Scheme holds every type the controllers use.
+var Scheme = runtime.NewScheme()
+
+func init() {
+	utilruntime.Must(clientgoscheme.AddToScheme(Scheme))
+	utilruntime.Must(mesetav1alpha1.AddToScheme(Scheme))
+}
+
+// startManager starts the controller manager; the returned channel is closed when
+// it has stopped and released its Lease.
+func (m *Master) startManager(ctx context.Context) (chan struct{}, error) {
+	cfg := rest.CopyConfig(m.apiServer.LoopbackConfig)
+	cfg.QPS, cfg.Burst = 500, 1000
+	cfg.ContentType = "application/json"
+	mgr, err := ctrl.NewManager(cfg, manager.Options{
+		Scheme:                        Scheme,
+		Logger:                        klog.FromContext(ctx).WithName("controllers"),
+		Metrics:                       metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress:        "0",
+		LeaderElection:                m.Config.Options.LeaderElect,
+		LeaderElectionID:              LeaderElectionID,
+		LeaderElectionNamespace:       SystemNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 ptr(15 * time.Second),
+		RenewDeadline:                 ptr(10 * time.Second),
+		RetryPeriod:                   ptr(2 * time.Second),
+		GracefulShutdownTimeout:       ptr(30 * time.Second),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to create the controller manager: %w", err)
+	}
+	// The upstream controllers need leader election like every other controller.
+	loopback := m.apiServer.LoopbackConfig
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		return kubecontrollers.Run(ctx, loopback)
+	})); err != nil {
+		return nil, err
+	}
+	// Signing and approving client certificates (agents' node identities, people's
+	// kubeconfigs) with the cluster CA; the CA key lives beside its certificate.
+	caKey := filepath.Join(filepath.Dir(m.Config.CA.CertFile), "ca.key")
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		return certificates.Run(ctx, loopback, certificates.Config{CAFile: m.Config.CA.CertFile, CAKeyFile: caKey})
+	})); err != nil {
+		return nil, err
+	}
+	for _, setup := range m.Config.Controllers {
+		if err := setup(mgr, m.Config.Options.Scheduling); err != nil {
+			return nil, fmt.Errorf("failed to set up a controller: %w", err)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Start(ctx); err != nil {
+			klog.FromContext(ctx).Error(err, "Controller manager stopped")
+		}
+	}()
+	return done, nil
+}
+
+func ptr[T any](v T) *T { return &v }

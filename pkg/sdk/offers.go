@@ -1,0 +1,217 @@
+package sdk
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"meseta.dev/meseta/apis/v1alpha1"
+)
+
+const (
+	// claimTTL is how long an offer the driver launched on or declined is kept
+	// from the scheduler while the master has not closed it.
+	claimTTL = 2 * time.Minute
+	// createdWait is how long a pass waits for the cache to show tasks the
+	// driver created, so that the scheduler reads its own launches.
+	createdWait = 5 * time.Second
+)
+
+// LaunchErrorHandler is implemented by a Scheduler that wants to know when a
+// task of a Launch could not be created (the API server refused it). The
+// offers of the launch stay outstanding unless another task used them.
+type LaunchErrorHandler interface {
+	LaunchFailed(ctx context.Context, d *Driver, task *v1alpha1.Task, err error)
+}
+
+// deliverOffers calls ResourceOffers with the outstanding offers the scheduler
+// has not acted on yet, and applies its decisions.
+func (d *Driver) deliverOffers(ctx context.Context, obj *v1alpha1.Framework) error {
+	if wait := d.pendingCreates(ctx); wait > 0 {
+		return waitError(wait)
+	}
+	offers, err := d.outstanding(ctx)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	forced := d.offerPass
+	d.offerPass = false
+	d.mu.Unlock()
+	if len(offers) == 0 && !forced {
+		return nil
+	}
+	decisions := d.sched.ResourceOffers(ctx, d, offers)
+	d.apply(ctx, obj, decisions)
+	return nil
+}
+
+// pendingCreates returns how long to wait for the cache to show the tasks the
+// driver created; zero when it shows them all, or they are too old to wait for.
+func (d *Driver) pendingCreates(ctx context.Context) time.Duration {
+	now := d.now()
+	for name, at := range d.created {
+		t := &v1alpha1.Task{}
+		err := d.cache.Get(ctx, client.ObjectKey{Namespace: d.fw.Namespace, Name: name}, t)
+		if err == nil || now.Sub(at) > createdWait {
+			delete(d.created, name)
+			continue
+		}
+		return 20 * time.Millisecond
+	}
+	return 0
+}
+
+// outstanding returns the framework's outstanding offers, sorted by name, less
+// those claimed by an earlier decision; it forgets claims on closed offers.
+func (d *Driver) outstanding(ctx context.Context) ([]v1alpha1.Offer, error) {
+	list := &v1alpha1.OfferList{}
+	if err := d.cache.List(ctx, list, client.InNamespace(d.fw.Namespace)); err != nil {
+		return nil, fmt.Errorf("failed to list offers: %w", err)
+	}
+	now := d.now()
+	open := map[string]bool{}
+	var out []v1alpha1.Offer
+	for i := range list.Items {
+		o := &list.Items[i]
+		if o.Spec.Framework != d.fw.Name || !o.IsOutstanding() || o.DeletionTimestamp != nil {
+			continue
+		}
+		open[o.Name] = true
+		if at, ok := d.claims[o.Name]; ok && now.Sub(at) < claimTTL {
+			continue
+		}
+		out = append(out, *o.DeepCopy())
+	}
+	for name := range d.claims {
+		if !open[name] {
+			delete(d.claims, name)
+		}
+	}
+	slices.SortFunc(out, func(a, b v1alpha1.Offer) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// apply carries out the scheduler's decisions: launches first, then declines
+// of offers no launch used.
+func (d *Driver) apply(ctx context.Context, obj *v1alpha1.Framework, decisions []Decision) {
+	logger := log.FromContext(ctx)
+	used := map[string]bool{}
+	var declines []Decline
+	for _, dec := range decisions {
+		switch dec := normalize(dec).(type) {
+		case Launch:
+			if len(dec.Offers) == 0 {
+				logger.Error(nil, "Ignoring a launch without offers", "tasks", len(dec.Tasks))
+				continue
+			}
+			if d.launch(ctx, obj, dec) {
+				for _, o := range dec.Offers {
+					used[o] = true
+				}
+			}
+		case Decline:
+			declines = append(declines, dec)
+		}
+	}
+	for _, dec := range declines {
+		if used[dec.Offer] {
+			logger.Info("Not declining an offer a launch used", "offer", dec.Offer)
+			continue
+		}
+		used[dec.Offer] = true
+		d.decline(ctx, dec)
+	}
+}
+
+// normalize turns pointers to decisions into decisions; nil stays nil.
+func normalize(dec Decision) Decision {
+	switch dec := dec.(type) {
+	case *Launch:
+		if dec != nil {
+			return *dec
+		}
+		return nil
+	case *Decline:
+		if dec != nil {
+			return *dec
+		}
+		return nil
+	}
+	return dec
+}
+
+// launch creates the tasks of l; it reports whether any was created (or
+// existed), so that its offers are spoken for.
+func (d *Driver) launch(ctx context.Context, obj *v1alpha1.Framework, l Launch) bool {
+	logger := log.FromContext(ctx)
+	ok := false
+	for i := range l.Tasks {
+		t := d.prepare(obj, &l.Tasks[i], l.Offers)
+		err := d.c.Create(ctx, t)
+		switch {
+		case err == nil:
+			d.created[t.Name] = d.now()
+			ok = true
+			logger.V(1).Info("Launched task", "task", t.Name, "offers", l.Offers)
+		case apierrors.IsAlreadyExists(err):
+			logger.V(1).Info("Task exists already", "task", t.Name)
+		default:
+			logger.Error(err, "Failed to launch task", "task", t.Name)
+			if h, ok := d.sched.(LaunchErrorHandler); ok {
+				h.LaunchFailed(ctx, d, t.DeepCopy(), err)
+			}
+		}
+	}
+	if ok {
+		now := d.now()
+		for _, o := range l.Offers {
+			d.claims[o] = now
+		}
+	}
+	return ok
+}
+
+// prepare returns the object to create for a task of a launch.
+func (d *Driver) prepare(obj *v1alpha1.Framework, in *v1alpha1.Task, offers []string) *v1alpha1.Task {
+	t := in.DeepCopy()
+	t.Namespace = d.fw.Namespace
+	t.ResourceVersion = ""
+	t.Spec.Framework = d.fw.Name
+	t.Spec.Offers = slices.Clone(offers)
+	t.Spec.NodeName = ""
+	t.Status = v1alpha1.TaskStatus{}
+	if t.Labels == nil {
+		t.Labels = map[string]string{}
+	}
+	t.Labels[LabelFramework] = d.fw.Name
+	if !hasOwner(t.OwnerReferences, obj.UID) {
+		t.OwnerReferences = append(t.OwnerReferences, *ownerRef(obj))
+	}
+	return t
+}
+
+// decline sets spec.decline on an offer.
+func (d *Driver) decline(ctx context.Context, dec Decline) {
+	o := &v1alpha1.Offer{}
+	o.Namespace, o.Name = d.fw.Namespace, dec.Offer
+	patch := fmt.Appendf(nil, `{"spec":{"decline":{"refuseSeconds":%d}}}`, refuse(dec.RefuseSeconds))
+	err := d.c.Patch(ctx, o, client.RawPatch(types.MergePatchType, patch))
+	switch {
+	case err == nil, apierrors.IsNotFound(err):
+		d.claims[dec.Offer] = d.now()
+		log.FromContext(ctx).V(1).Info("Declined offer", "offer", dec.Offer, "refuseSeconds", refuse(dec.RefuseSeconds))
+	case apierrors.IsInvalid(err):
+		// Declined already, or closed: nothing to do.
+		d.claims[dec.Offer] = d.now()
+	default:
+		log.FromContext(ctx).Error(err, "Failed to decline offer", "offer", dec.Offer)
+	}
+}
