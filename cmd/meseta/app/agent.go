@@ -13,11 +13,15 @@ func init() {
 
 func newAgentCommand() *cobra.Command {
 	o := agent.NewOptions()
+	var sim simulateOptions
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Run a Meseta agent: register this machine as a Node and run the tasks bound to it in runc containers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if sim.Nodes > 0 {
+				return runSimulatedAgents(klog.NewContext(signalContext(), klog.Background()), o, sim)
+			}
 			completed, err := o.Complete()
 			if err != nil {
 				return err
@@ -48,5 +52,6 @@ func newAgentCommand() *cobra.Command {
 		},
 	}
 	o.AddFlags(cmd.Flags())
+	sim.addFlags(cmd.Flags())
 	return cmd
 }

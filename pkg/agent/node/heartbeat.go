@@ -54,6 +54,9 @@ type Heartbeat struct {
 	StatusInterval time.Duration
 	// Clock is the time source; default the real clock.
 	Clock clock.WithTicker
+
+	// lease is the Lease as last written, renewed without reading it again.
+	lease *coordinationv1.Lease
 }
 
 func (h *Heartbeat) complete() {
@@ -161,8 +164,17 @@ func (h *Heartbeat) applyStatus(ctx context.Context, status v1alpha1.NodeStatus)
 	return nil
 }
 
-// renewLease creates or renews the node's Lease.
+// renewLease creates or renews the node's Lease. It renews from the Lease it
+// last wrote, as the kubelet does, so a beat costs one write; it reads the
+// Lease again only when that copy is missing or stale (a conflict).
 func (h *Heartbeat) renewLease(ctx context.Context) error {
+	if h.lease != nil {
+		err := h.updateLease(ctx, h.lease.DeepCopy())
+		if err == nil || !(apierrors.IsConflict(err) || apierrors.IsNotFound(err)) {
+			return err
+		}
+		h.lease = nil
+	}
 	leases := h.Leases.CoordinationV1().Leases(h.LeaseNamespace)
 	now := metav1.NewMicroTime(h.Clock.Now())
 	seconds := int32(h.LeaseDuration / time.Second)
@@ -174,20 +186,32 @@ func (h *Heartbeat) renewLease(ctx context.Context) error {
 				HolderIdentity: &h.Node, LeaseDurationSeconds: &seconds, AcquireTime: &now, RenewTime: &now,
 			},
 		}
-		if _, err := leases.Create(ctx, lease, metav1.CreateOptions{FieldManager: FieldManager}); err != nil {
+		created, err := leases.Create(ctx, lease, metav1.CreateOptions{FieldManager: FieldManager})
+		if err != nil {
 			return fmt.Errorf("failed to create the lease of node %s: %w", h.Node, err)
 		}
+		h.lease = created
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("failed to get the lease of node %s: %w", h.Node, err)
 	}
+	return h.updateLease(ctx, lease)
+}
+
+// updateLease renews lease (a copy the caller gives away) and remembers what
+// was written.
+func (h *Heartbeat) updateLease(ctx context.Context, lease *coordinationv1.Lease) error {
+	now := metav1.NewMicroTime(h.Clock.Now())
+	seconds := int32(h.LeaseDuration / time.Second)
 	if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != h.Node {
 		lease.Spec.HolderIdentity, lease.Spec.AcquireTime = &h.Node, &now
 	}
 	lease.Spec.LeaseDurationSeconds, lease.Spec.RenewTime = &seconds, &now
-	if _, err := leases.Update(ctx, lease, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+	updated, err := h.Leases.CoordinationV1().Leases(h.LeaseNamespace).Update(ctx, lease, metav1.UpdateOptions{FieldManager: FieldManager})
+	if err != nil {
 		return fmt.Errorf("failed to renew the lease of node %s: %w", h.Node, err)
 	}
+	h.lease = updated
 	return nil
 }

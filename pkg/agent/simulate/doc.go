@@ -1,0 +1,27 @@
+// Package simulate runs many simulated agents in one process: each registers
+// its Node and renews its Lease exactly as a real agent does (package
+// node), and reports the status of the Tasks bound to it as a real agent
+// would (package tasks' NextStatus and finalizer), but runs no containers.
+// It is Meseta's hollow node, for scale tests and benchmarks of the master.
+//
+// A Fleet shares everything that can be shared between its nodes: one
+// client (with a rate limit sized for the fleet), one watch of Tasks bound
+// to any node (field selector spec.nodeName!=""), filtered in the process to
+// the fleet's nodes, and one watch of Nodes that the heartbeats read instead
+// of getting their Node at every beat.
+//
+// What a task does is read from its command (ParseCommand): "sleep 5"
+// finishes after five seconds, "false" fails at once with exit code 1,
+// `sh -c "exit 3"` fails with exit code 3, and a command the simulator does
+// not understand (a server) runs until its task is deleted. A task climbs
+// Staging, Starting and Running, one status write each, as on a real agent;
+// deleting it kills it at once (as SIGTERM kills "sleep"), its final status
+// is written, and then the finalizer is removed.
+//
+//	f, err := simulate.NewFleet(simulate.Config{REST: cfg, Nodes: simulate.NodeNames("sim", 1000),
+//		Resources: allocatable})
+//	if err != nil {
+//		return err
+//	}
+//	return f.Run(ctx) // registers every node, then runs until ctx ends
+package simulate
