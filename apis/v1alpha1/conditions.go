@@ -140,7 +140,29 @@ const (
 	AppDeploymentCompleteReason = "DeploymentComplete"
 	// AppBackingOffReason says task launches are delayed after repeated failures.
 	AppBackingOffReason = "BackingOff"
+
+	// AppPlacedCondition is True while every instance the app wants has a task;
+	// False while some wait, with a message that says in words why they are not
+	// placed (which resource no offer holds enough of, where; which constraint
+	// cannot be met; the backoff).
+	AppPlacedCondition = "Placed"
+
+	// AppAllPlacedReason says no instance waits for an offer.
+	AppAllPlacedReason = "AllPlaced"
+	// AppWaitingForOffersReason says instances wait for offers: none came yet,
+	// or the offers that fit went to other tasks first.
+	AppWaitingForOffersReason = "WaitingForOffers"
+	// AppNoOfferFitsReason says no offered node has the resources an instance
+	// needs; the message names the short resources and the largest offers.
+	AppNoOfferFitsReason = "NoOfferFits"
+	// AppConstraintNotMetReason says no offered node keeps the app's
+	// constraints; the message names the constraint.
+	AppConstraintNotMetReason = "ConstraintNotMet"
 )
+
+// AppFinalizer keeps a deleted App until the apps framework has killed its
+// tasks and they are gone, so that no container outlives its App.
+const AppFinalizer = "meseta.dev/app"
 
 // Job conditions.
 const (
