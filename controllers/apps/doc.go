@@ -21,7 +21,7 @@
 //     current tasks beyond spec.instances (staged and unhealthy first, then
 //     the newest), old tasks that are not healthy, and healthy old tasks
 //     (oldest first) while at least ceil(instances * minimumHealthCapacity /
-//     100) healthy instances remain; kill and replace unreachable tasks; delay
+//  100. healthy instances remain; kill and replace unreachable tasks; delay
 //     launches after failures by spec.backoff (initialSeconds *
 //     factor^(streak-1), at most maxSeconds; a task that ran for
 //     DefaultBackoffReset restarts the streak; a new version starts afresh);

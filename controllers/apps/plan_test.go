@@ -68,16 +68,16 @@ func TestPlanApp(t *testing.T) {
 				counts: counts{existing: 4, running: 3, healthy: 2, staged: 1, updated: 4, updatedHealthy: 2}},
 		},
 		{
-			name: "scale to zero",
-			spec: spec(0, capacity{}),
+			name:  "scale to zero",
+			spec:  spec(0, capacity{}),
 			tasks: []taskRef{tk(0, "v1", v1alpha1.TaskRunning)},
 			want:  appPlan{kill: []string{"web.0"}, counts: counts{existing: 1, running: 1, healthy: 1, updated: 1, updatedHealthy: 1}},
 		},
 		{
-			name: "a task being killed holds its resources, not an instance",
-			spec: spec(2, capacity{required: 1, minHealthy: 1, maxTotal: 2}),
+			name:  "a task being killed holds its resources, not an instance",
+			spec:  spec(2, capacity{required: 1, minHealthy: 1, maxTotal: 2}),
 			tasks: []taskRef{tk(0, "v1", v1alpha1.TaskRunning), with(tk(1, "v1", v1alpha1.TaskRunning), func(t *taskRef) { t.deleting = true })},
-			want: appPlan{counts: counts{existing: 2, running: 2, healthy: 1, updated: 1, updatedHealthy: 1}},
+			want:  appPlan{counts: counts{existing: 2, running: 2, healthy: 1, updated: 1, updatedHealthy: 1}},
 		},
 		{
 			name:  "failed task: replaced after the backoff, inheriting the streak",
