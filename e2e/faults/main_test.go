@@ -1,0 +1,23 @@
+package faults
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TestMain runs the tests, or the keeper framework when the binary was started
+// as a framework process (startKeeper).
+func TestMain(m *testing.M) {
+	if name := os.Getenv(keeperEnv); name != "" {
+		os.Exit(runKeeper(name))
+	}
+	os.Exit(m.Run())
+}
+
+// soak reports whether the long soak variants run (make test-e2e-long).
+func soak() bool { return os.Getenv("MESETA_FAULTS_SOAK") != "" }
+
+func metav1Duration(d time.Duration) metav1.Duration { return metav1.Duration{Duration: d} }
