@@ -14,17 +14,43 @@ import (
 // elsewhere and kills the old ones, and when the agent comes back on its work
 // dir it stops their stale containers. Nothing runs twice.
 func TestAgentKilled(t *testing.T) {
-	g := NewWithT(t)
 	c := newCluster(t, "agent-killed", clusterOptions{agents: threeAgents})
-	c.startKeeper(keeperOptions{name: "keeper", namespace: "default", instances: 4, failover: 10 * time.Minute})
-	running := c.waitRunning("default", "keeper", 4, 2*time.Minute)
+	c.loseNode(func(a *agent) { a.kill() }, func(a *agent) { a.start() })
+}
+
+// TestAgentPartitioned cuts a node's agent off the master through the network
+// (its namespace's veth taken down) while it and its containers keep running,
+// then heals the partition: the same as a killed agent, through the network.
+func TestAgentPartitioned(t *testing.T) {
+	c := newCluster(t, "agent-partitioned", clusterOptions{agents: threeAgents, netns: true})
+	index := func(a *agent) int {
+		for i := range c.agents {
+			if c.agents[i] == a {
+				return i
+			}
+		}
+		return -1
+	}
+	c.loseNode(func(a *agent) { c.net.partition(index(a)); c.logf("partitioned %s", a.node) },
+		func(a *agent) { c.net.heal(index(a)); c.logf("healed %s", a.node) })
+}
+
+// loseNode runs a keeper framework of four instances, loses the node of the
+// first (lose), waits until its tasks are Unreachable and relaunched
+// elsewhere, gets it back (regain), and waits until the replaced tasks'
+// containers are stopped and their objects gone. Then it checks the history.
+func (c *cluster) loseNode(lose, regain func(a *agent)) {
+	t := c.t
+	g := NewWithT(t)
+	const instances = 4
+	c.startKeeper(keeperOptions{name: "keeper", namespace: "default", instances: instances, failover: 10 * time.Minute})
+	running := c.waitRunning("default", "keeper", instances, 2*time.Minute)
 
 	victim := running[0].Spec.NodeName
-	stale := onNode(running, victim)
-	staleIDs := uids(stale)
+	staleIDs := uids(onNode(running, victim))
 	a := c.agentNamed(victim)
-	killed := time.Now()
-	a.kill()
+	lost := time.Now()
+	lose(a)
 
 	// The node's tasks turn Unreachable after the node timeout.
 	g.Eventually(func() []v1alpha1.TaskState {
@@ -36,22 +62,23 @@ func TestAgentKilled(t *testing.T) {
 		}
 		return states
 	}).WithTimeout(time.Minute).WithPolling(100*time.Millisecond).Should(HaveEach(v1alpha1.TaskUnreachable))
-	unreachable, _ := c.firstTaskEvent(killed, func(t *v1alpha1.Task) bool {
+	unreachable, _ := c.firstTaskEvent(lost, func(t *v1alpha1.Task) bool {
 		return staleIDs[t.UID] && t.Status.State == v1alpha1.TaskUnreachable
 	})
-	c.fig.log("time-to-unreachable", unreachable.Sub(killed))
+	c.fig.log("time-to-unreachable", unreachable.Sub(lost))
 
 	// The framework relaunches them on the other nodes.
-	c.waitRunning("default", "keeper", 4, time.Minute, victim)
-	relaunched := c.lastTaskEvent(killed, func(t *v1alpha1.Task) bool {
+	c.waitRunning("default", "keeper", instances, time.Minute, victim)
+	relaunched := c.lastTaskEvent(lost, func(t *v1alpha1.Task) bool {
 		return !staleIDs[t.UID] && t.Status.State == v1alpha1.TaskRunning && t.Spec.NodeName != victim
 	})
-	c.fig.log("relaunch-after-kill", relaunched.Sub(killed))
+	c.fig.log("relaunch-after-loss", relaunched.Sub(lost))
 	c.fig.log("relaunch-after-unreachable", relaunched.Sub(unreachable))
 
-	// The agent returns: the replaced tasks' containers are stopped.
+	// The node returns: the replaced tasks' containers are stopped and their
+	// objects removed once the agent has reported them.
 	back := time.Now()
-	a.start()
+	regain(a)
 	c.waitNodeReady(victim, time.Minute)
 	gone := c.noContainersOf(staleIDs, time.Minute)
 	c.fig.log("stale-containers-stopped-after-return", gone.Sub(back))
@@ -64,6 +91,6 @@ func TestAgentKilled(t *testing.T) {
 		}
 		return n
 	}).WithTimeout(time.Minute).Should(BeZero(), "the killed tasks' objects are removed once their agent reported them")
-	c.waitRunning("default", "keeper", 4, time.Minute)
+	c.waitRunning("default", "keeper", instances, time.Minute)
 	c.checkHistory(time.Minute)
 }

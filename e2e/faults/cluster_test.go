@@ -233,4 +233,3 @@ func (c *cluster) logf(format string, args ...any) {
 	c.t.Helper()
 	c.t.Logf("%s "+format, append([]any{time.Now().Format("15:04:05.000")}, args...)...)
 }
-

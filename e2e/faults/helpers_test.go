@@ -123,4 +123,3 @@ func (c *cluster) noContainersOf(ids map[types.UID]bool, timeout time.Duration) 
 	}).WithTimeout(timeout).WithPolling(100 * time.Millisecond).Should(BeEmpty())
 	return time.Now()
 }
-

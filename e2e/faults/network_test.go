@@ -10,11 +10,11 @@ import (
 )
 
 // network joins the masters and the agents' network namespaces: the masters
-// bind an address on a dummy interface of the host, and each agent's namespace
+// bind an address added to the host's loopback interface, and each agent's namespace
 // reaches it through a veth pair whose host end can be taken down (a
 // partition) and up again (healed). Nothing leaves the machine.
 //
-//	host: dummy mf<id>d 10.<n>.0.1/32          namespace mf<id>-<i>:
+//	host: lo 10.<n>.0.1/32                     namespace mf<id>-<i>:
 //	      veth mf<id>h<i> 10.<n>.<i+1>.1/24 <---> veth mf<id>n<i> 10.<n>.<i+1>.2/24, default via .1
 type network struct {
 	t      testing.TB
@@ -24,7 +24,7 @@ type network struct {
 	agents int
 }
 
-// newNetwork makes the dummy interface and one namespace per agent, and
+// newNetwork adds the masters' address and one namespace per agent, and
 // removes them all when the test ends.
 func newNetwork(t testing.TB, agents int) *network {
 	t.Helper()
@@ -33,9 +33,7 @@ func newNetwork(t testing.TB, agents int) *network {
 	n := &network{t: t, id: hex.EncodeToString(b), subnet: 100 + int(b[0])%100, agents: agents}
 	n.hostIP = fmt.Sprintf("10.%d.0.1", n.subnet)
 	t.Cleanup(n.remove)
-	n.ip("link", "add", n.dummy(), "type", "dummy")
-	n.ip("addr", "add", n.hostIP+"/32", "dev", n.dummy())
-	n.ip("link", "set", n.dummy(), "up")
+	n.ip("addr", "add", n.hostIP+"/32", "dev", "lo")
 	for i := range agents {
 		ns, host, peer := n.namespace(i), n.hostLink(i), fmt.Sprintf("mf%sn%d", n.id, i)
 		n.ip("netns", "add", ns)
@@ -51,7 +49,6 @@ func newNetwork(t testing.TB, agents int) *network {
 	return n
 }
 
-func (n *network) dummy() string            { return "mf" + n.id + "d" }
 func (n *network) hostLink(i int) string    { return fmt.Sprintf("mf%sh%d", n.id, i) }
 func (n *network) namespace(i int) string   { return fmt.Sprintf("mf%s-%d", n.id, i) }
 func (n *network) agentIP(i int) string     { return fmt.Sprintf("10.%d.%d.2", n.subnet, i+1) }
@@ -72,14 +69,14 @@ func (n *network) partition(i int) { n.ip("link", "set", n.hostLink(i), "down") 
 // heal reconnects agent i.
 func (n *network) heal(i int) { n.ip("link", "set", n.hostLink(i), "up") }
 
-// remove deletes the namespaces (with their veth ends) and the dummy
-// interface. A namespace still used by a process goes when the process does.
+// remove deletes the namespaces (with their veth ends) and the masters'
+// address. A namespace still used by a process goes when the process does.
 func (n *network) remove() {
 	for i := range n.agents {
 		_, _ = run("", "ip", "link", "del", n.hostLink(i))
 		_, _ = run("", "ip", "netns", "del", n.namespace(i))
 	}
-	_, _ = run("", "ip", "link", "del", n.dummy())
+	_, _ = run("", "ip", "addr", "del", n.hostIP+"/32", "dev", "lo")
 	for i := range n.agents {
 		if _, err := os.Stat("/run/netns/" + n.namespace(i)); err == nil {
 			n.t.Errorf("network namespace %s was not removed", n.namespace(i))
