@@ -3,6 +3,7 @@ package controllers
 import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"meseta.dev/meseta/controllers/apps"
 	"meseta.dev/meseta/controllers/frameworklifecycle"
 	"meseta.dev/meseta/controllers/jobs"
 	"meseta.dev/meseta/controllers/nodelifecycle"
@@ -15,12 +16,31 @@ import (
 func All() []master.ControllerSetup {
 	return []master.ControllerSetup{
 		offers.Setup, // offers, the ledger, task binding and admission
-		jobs.Setup,   // the built-in jobs framework, written with the SDK
+		// The built-in frameworks, written with the SDK, unless --frameworks
+		// leaves them out.
+		Apps, Jobs,
 
 		// The lifecycle controllers: node liveness and drain, framework Leases
 		// and teardown, role status.
 		NodeLifecycle, FrameworkLifecycle, RoleStatus,
 	}
+}
+
+// Apps sets up the built-in apps framework when --frameworks names it.
+func Apps(mgr ctrl.Manager, o master.SchedulingOptions) error {
+	if !o.RunsFramework("apps") {
+		return nil
+	}
+	_, err := apps.New(mgr, apps.DefaultOptions())
+	return err
+}
+
+// Jobs sets up the built-in jobs framework when --frameworks names it.
+func Jobs(mgr ctrl.Manager, o master.SchedulingOptions) error {
+	if !o.RunsFramework("jobs") {
+		return nil
+	}
+	return jobs.Setup(mgr, o)
 }
 
 // NodeLifecycle sets up the node lifecycle controller with the master's

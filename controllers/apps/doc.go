@@ -1,8 +1,9 @@
 // Package apps is Meseta's built-in long-running service framework (like
 // Marathon). It is an ordinary framework written with the public SDK (package
 // sdk) and uses no private path into the master: it runs inside the master
-// (Setup, a master.ControllerSetup) or on its own (`meseta framework apps
-// --kubeconfig F`).
+// (controllers.Apps, a master.ControllerSetup; this package does not import
+// the master, so it links none of the API server's libraries) or on its own
+// (`meseta framework apps --kubeconfig F`).
 //
 // Each namespace with Apps gets one Framework, named "apps", so that DRF is
 // fair between namespaces; its driver and its Queue live as long as the
@@ -20,9 +21,9 @@
 //     floor(instances * maximumOverCapacity / 100) tasks in all; kill the
 //     current tasks beyond spec.instances (staged and unhealthy first, then
 //     the newest), old tasks that are not healthy, and healthy old tasks
-//     (oldest first) while at least ceil(instances * minimumHealthCapacity /
-//  100. healthy instances remain; kill and replace unreachable tasks; delay
-//     launches after failures by spec.backoff (initialSeconds *
+//     (oldest first) while at least ceil(instances * minimumHealthCapacity
+//     / 100) healthy instances remain; kill and replace unreachable tasks;
+//     delay launches after failures by spec.backoff (initialSeconds *
 //     factor^(streak-1), at most maxSeconds; a task that ran for
 //     DefaultBackoffReset restarts the streak; a new version starts afresh);
 //     delete ended tasks once a newer task carries their streak;

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,6 +53,19 @@ type SchedulingOptions struct {
 	NodeGoneTimeout time.Duration
 	// MinAllocatable is the smallest offer made, as a resource spec.
 	MinAllocatable string
+	// Frameworks are the built-in frameworks the master runs, among
+	// BuiltinFrameworks; empty runs none (they can run on their own with
+	// `meseta framework NAME`).
+	Frameworks []string
+}
+
+// BuiltinFrameworks are the names of the built-in frameworks, the values
+// --frameworks accepts.
+var BuiltinFrameworks = []string{"apps", "jobs"}
+
+// RunsFramework reports whether the built-in framework name is to run.
+func (o SchedulingOptions) RunsFramework(name string) bool {
+	return slices.Contains(o.Frameworks, name)
 }
 
 // DefaultNodeGoneTimeout is the default of --node-gone-timeout.
@@ -69,6 +83,7 @@ func NewOptions() *Options {
 			NodeTimeout:        75 * time.Second,
 			NodeGoneTimeout:    DefaultNodeGoneTimeout,
 			MinAllocatable:     "cpus:0.01;mem:32Mi",
+			Frameworks:         slices.Clone(BuiltinFrameworks),
 		},
 	}
 }
@@ -95,6 +110,12 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.Scheduling.NodeTimeout, "node-timeout", o.Scheduling.NodeTimeout, "A node without a heartbeat for this long is unreachable.")
 	fs.DurationVar(&o.Scheduling.NodeGoneTimeout, "node-gone-timeout", o.Scheduling.NodeGoneTimeout, "An unreachable node that stays so for this long after --node-timeout is gone: its tasks become Gone.")
 	fs.StringVar(&o.Scheduling.MinAllocatable, "min-allocatable", o.Scheduling.MinAllocatable, "Smallest offer made, e.g. cpus:0.01;mem:32Mi.")
+	o.Scheduling.AddFrameworksFlag(fs)
+}
+
+// AddFrameworksFlag registers --frameworks on fs.
+func (o *SchedulingOptions) AddFrameworksFlag(fs *pflag.FlagSet) {
+	fs.StringSliceVar(&o.Frameworks, "frameworks", o.Frameworks, "Built-in frameworks to run, among "+strings.Join(BuiltinFrameworks, ", ")+" (--frameworks= runs none).")
 }
 
 // CompletedOptions are options with every default filled in.
@@ -174,6 +195,11 @@ func (c CompletedOptions) Validate() error {
 	}
 	if c.Scheduling.NodeTimeout <= 0 {
 		errs = append(errs, field.Invalid(field.NewPath("--node-timeout"), c.Scheduling.NodeTimeout.String(), "must be positive"))
+	}
+	for _, f := range c.Scheduling.Frameworks {
+		if !slices.Contains(BuiltinFrameworks, f) {
+			errs = append(errs, field.NotSupported(field.NewPath("--frameworks"), f, BuiltinFrameworks))
+		}
 	}
 	if c.Scheduling.NodeGoneTimeout < 0 {
 		errs = append(errs, field.Invalid(field.NewPath("--node-gone-timeout"), c.Scheduling.NodeGoneTimeout.String(), "must be positive"))

@@ -49,6 +49,7 @@ func newDevCommand() *cobra.Command {
 	fs.StringVar(&o.master.BindAddress, "bind-address", o.master.BindAddress, "IP address the API server listens on.")
 	fs.DurationVar(&o.master.Scheduling.AllocationInterval, "allocation-interval", o.master.Scheduling.AllocationInterval, "How often the allocator makes offers.")
 	fs.DurationVar(&o.master.Scheduling.NodeTimeout, "node-timeout", o.master.Scheduling.NodeTimeout, "A node without a heartbeat for this long is unreachable.")
+	o.master.Scheduling.AddFrameworksFlag(fs)
 	fs.StringVar(&o.agent.Runtime, "runtime", "", "OCI runtime binary of the agent (default: runc beside meseta, then on PATH).")
 	fs.StringVar(&o.agent.WorkDir, "work-dir", "", "Work dir of the agent (default: DATA-DIR/agent).")
 	fs.StringVar(&o.agent.Resources, "resources", "", "Resources of the agent's node (default: detected from the host).")

@@ -12,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"meseta.dev/meseta/controllers/apps"
 	"meseta.dev/meseta/controllers/jobs"
 	"meseta.dev/meseta/pkg/kubeconfig"
 	"meseta.dev/meseta/pkg/master"
@@ -20,7 +21,7 @@ import (
 
 func init() {
 	extraCommandFuncs = append(extraCommandFuncs, newFrameworkCommand)
-	frameworkCommandFuncs = append(frameworkCommandFuncs, newJobsFrameworkCommand)
+	frameworkCommandFuncs = append(frameworkCommandFuncs, newAppsFrameworkCommand, newJobsFrameworkCommand)
 }
 
 // frameworkCommandFuncs are the subcommands of `meseta framework`, one per
@@ -128,5 +129,39 @@ func newJobsFrameworkCommand() *cobra.Command {
 	cmd.Flags().DurationVar(&opts.Backoff.Initial, "backoff", opts.Backoff.Initial, "the delay before a failed task is retried the first time; it doubles with each failure")
 	cmd.Flags().DurationVar(&opts.Backoff.Max, "max-backoff", opts.Backoff.Max, "the longest delay between retries")
 	cmd.Flags().DurationVar(&opts.StartingWindow, "starting-window", opts.StartingWindow, "how late a scheduled run may still start")
+	return cmd
+}
+
+func newAppsFrameworkCommand() *cobra.Command {
+	o := FrameworkOptions{LeaderElect: true, LeaderElectionNamespace: master.SystemNamespace}
+	opts := apps.DefaultOptions()
+	cmd := &cobra.Command{
+		Use:   "apps",
+		Short: "Run the apps framework (long-running services, like Marathon) against a cluster",
+		Long: "Run the built-in apps framework on its own: it serves the Apps of every namespace, " +
+			"with one Framework per namespace, exactly as it does inside the master (start the master with --frameworks=jobs or --frameworks= first).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o := o.Complete()
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			if opts.BackoffReset <= 0 {
+				return fmt.Errorf("--backoff-reset: %v must be more than 0", opts.BackoffReset)
+			}
+			mgr, err := o.manager("apps")
+			if err != nil {
+				return err
+			}
+			if _, err := apps.New(mgr, opts); err != nil {
+				return err
+			}
+			ctx := klog.NewContext(signalContext(), klog.Background())
+			return mgr.Start(ctx)
+		},
+	}
+	o.AddFlags(cmd.Flags())
+	cmd.Flags().StringVar(&opts.FrameworkName, "framework-name", opts.FrameworkName, "the name of the Framework in each namespace with Apps")
+	cmd.Flags().DurationVar(&opts.BackoffReset, "backoff-reset", opts.BackoffReset, "how long a task must run for its failure to restart its App's backoff from initialSeconds")
 	return cmd
 }
