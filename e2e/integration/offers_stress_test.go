@@ -67,7 +67,7 @@ func TestOffersStress(t *testing.T) {
 		var tasks v1alpha1.TaskList
 		g.Expect(env.c.List(env.ctx(), &tasks)).To(Succeed())
 		for _, tk := range tasks.Items {
-			g.Expect(tk.IsBound() || tk.IsTerminal()).To(BeTrue(), "task %s/%s pending", tk.Namespace, tk.Name)
+			g.Expect(tk.IsBound() || tk.IsTerminal()).To(BeTrue(), "task %s/%s pending: %s", tk.Namespace, tk.Name, describePending(env, &tk))
 		}
 		g.Expect(ledgerMatchesAPI(env)).To(Succeed())
 	}, 30*time.Second, 200*time.Millisecond).Should(Succeed())
@@ -82,6 +82,22 @@ func TestOffersStress(t *testing.T) {
 	g.Expect(stats.offers[v1alpha1.OfferRescinded]).To(BeNumerically(">", 0))
 	g.Expect(stats.offers[v1alpha1.OfferDeclined]).To(BeNumerically(">", 0))
 	g.Expect(stats.offers[v1alpha1.OfferExpired]).To(BeNumerically(">", 0))
+}
+
+// describePending says what the API and the ledger hold of a pending task's
+// offers, for a failure message.
+func describePending(env *offersEnv, tk *v1alpha1.Task) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "created %s, rv %s, offers %v, status %+v", tk.CreationTimestamp, tk.ResourceVersion, tk.Spec.Offers, tk.Status)
+	for _, name := range tk.Spec.Offers {
+		key := types.NamespacedName{Namespace: tk.Namespace, Name: name}
+		var o v1alpha1.Offer
+		err := env.c.Get(env.ctx(), key, &o)
+		lo, claimed, inLedger := env.ctl.Ledger().Offer(key)
+		fmt.Fprintf(&b, "; offer %s: get err %v, framework %s, node %s, phase %s, reason %s, decline %v, tasks %v; ledger: held %t, claimed %t, uid %q",
+			name, err, o.Spec.Framework, o.Spec.NodeName, o.Status.Phase, o.Status.Reason, o.Spec.Decline != nil, o.Status.Tasks, inLedger, claimed, lo.UID)
+	}
+	return b.String()
 }
 
 // stressScheduler is a framework scheduler that does everything at random.

@@ -22,12 +22,14 @@ import (
 // look at other objects.
 func TestSecurityFrameworkAcceptsOnlyItsOffers(t *testing.T) {
 	env := startOffers(t, master.SchedulingOptions{}, nil, nil)
-	for _, n := range []string{"node-a", "node-b", "node-c"} {
-		env.node(n, "cpus:2;mem:2Gi")
-	}
 	analytics := env.framework("team-a", "analytics")
 	other := env.framework("team-a", "other")
 	intruder := env.framework("team-b", "intruder")
+	// The nodes join once every framework is registered, so that the first
+	// allocation shares them out instead of offering all to the first one.
+	for _, n := range []string{"node-a", "node-b", "node-c", "node-d", "node-e", "node-f"} {
+		env.node(n, "cpus:2;mem:2Gi")
+	}
 	as := map[types.NamespacedName]client.Client{}
 	for _, fw := range []types.NamespacedName{analytics, other, intruder} {
 		id := serviceAccountIdentity(t, env.m, fw.Namespace, fw.Name)
