@@ -50,9 +50,14 @@ bin/runc: go.mod ## Build runc from the version pinned in go.mod.
 deps: ## Install the host packages the tests need (a static busybox for the test image).
 	hack/install-deps.sh
 
+# IMAGES_DIR is where config/samples expect the test images.
+IMAGES_DIR ?= /var/lib/meseta/images
+
 .PHONY: images
-images: deps ## Build the test images (OCI layouts under bin/images).
+images: deps ## Build the test images (OCI layouts under bin/images, copied to IMAGES_DIR for config/samples).
 	$(GO) run ./hack/testimage -out $(BIN)/images
+	@if mkdir -p $(IMAGES_DIR) 2>/dev/null && [ -w $(IMAGES_DIR) ]; then cp -a $(BIN)/images/. $(IMAGES_DIR)/; \
+	else echo "note: $(IMAGES_DIR) is not writable; config/samples expect the images there (set IMAGES_DIR, or run as root)"; fi
 
 .PHONY: run
 run: build ## Build everything and start `meseta dev`, the all-in-one cluster.
@@ -93,8 +98,8 @@ test-integration: bin/meseta bin/mesetactl bin/runc images ## Run the integratio
 	MESETA_BIN=$(BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -p 1 $(HEAVY_PKGS)
 
 .PHONY: bench
-bench: build ## Run the benchmarks and print their tables.
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+bench: build ## Run the benchmark scenarios against a real master; one table, JSON in bin/bench.json (BENCH=a,b picks, BENCH_SHORT=1 is quick).
+	$(GO) run ./hack/bench -meseta $(BIN)/meseta -runc $(BIN)/runc -images $(BIN)/images -out $(BIN)/bench.json
 
 .PHONY: clean
 clean: ## Remove build output.

@@ -64,7 +64,8 @@ func (r *Controller) reconcileApp(ctx context.Context, app *v1alpha1.App) (recon
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	pl.Set(app.Name, r.group(ctx, app, spec, p, tasks))
+	g, settled := r.group(ctx, app, spec, p, tasks)
+	pl.Set(app.Name, g, settled)
 	st := appStatus(app, spec, p, pl.Why(app.Name), now)
 	if err := r.patchStatus(ctx, app, st); err != nil {
 		return reconcile.Result{}, err
@@ -81,10 +82,17 @@ func (r *Controller) reconcileApp(ctx context.Context, app *v1alpha1.App) (recon
 }
 
 // group returns what the framework is to launch for app: the plan's
-// launches, with the App's constraints and the nodes its tasks hold.
-func (r *Controller) group(ctx context.Context, app *v1alpha1.App, spec appSpec, p appPlan, tasks []v1alpha1.Task) sdk.Group {
+// launches, with the App's constraints and the nodes its tasks hold; and the
+// names of the tasks whose node that accounts for, or that ended.
+func (r *Controller) group(ctx context.Context, app *v1alpha1.App, spec appSpec, p appPlan, tasks []v1alpha1.Task) (sdk.Group, []string) {
+	var settled []string
+	for i := range tasks {
+		if tasks[i].IsTerminal() || tasks[i].Spec.NodeName != "" {
+			settled = append(settled, tasks[i].Name)
+		}
+	}
 	if len(p.launches) == 0 {
-		return sdk.Group{}
+		return sdk.Group{}, settled
 	}
 	g := sdk.Group{Constraints: app.Spec.Constraints}
 	for _, l := range p.launches {
@@ -103,7 +111,7 @@ func (r *Controller) group(ctx context.Context, app *v1alpha1.App, spec appSpec,
 		}
 		g.Placed = append(g.Placed, sdk.PlacementOf(t, a))
 	}
-	return g
+	return g, settled
 }
 
 // nodeAttributes returns the attributes of a node as its offers carry them
@@ -142,5 +150,3 @@ func (r *Controller) tasksOf(ctx context.Context, app *v1alpha1.App) ([]v1alpha1
 	return out, nil
 }
 
-// emptyGroup removes an App from its framework's placer.
-var emptyGroup = sdk.Group{}

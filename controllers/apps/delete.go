@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"meseta.dev/meseta/apis/v1alpha1"
+	"meseta.dev/meseta/pkg/sdk"
 )
 
 // deleteRecheck is how often a deleted App whose tasks are still going is
@@ -35,7 +36,7 @@ func (r *Controller) ensureFinalizer(ctx context.Context, app *v1alpha1.App) (bo
 // once none is left, it removes the App's finalizer.
 func (r *Controller) reconcileDelete(ctx context.Context, app *v1alpha1.App) (reconcile.Result, error) {
 	if pl := r.fws.existing(app.Namespace); pl != nil {
-		pl.Set(app.Name, emptyGroup)
+		pl.Set(app.Name, sdk.Group{}, nil)
 	}
 	tasks, err := r.tasksNamed(ctx, client.ObjectKeyFromObject(app))
 	if err != nil {
@@ -77,7 +78,7 @@ func (r *Controller) reconcileDelete(ctx context.Context, app *v1alpha1.App) (re
 // framework.
 func (r *Controller) reconcileGone(ctx context.Context, key types.NamespacedName) error {
 	if pl := r.fws.existing(key.Namespace); pl != nil {
-		pl.Set(key.Name, emptyGroup)
+		pl.Set(key.Name, sdk.Group{}, nil)
 	}
 	tasks, err := r.tasksNamed(ctx, key)
 	if err != nil {

@@ -21,16 +21,35 @@ const offerMemory = 30 * time.Second
 // that places the Apps' tasks on offers, and remembers the offers it saw so
 // that it can say why an App's tasks found no node (Why). notify is called,
 // outside any lock, with the name of each App whose explanation changed.
+//
+// It also remembers where it launched each task until the App's reconcile
+// has seen the task bound (or ended): those nodes are added to the group's
+// Placed, so that constraints hold across rounds of offers that come before
+// the reconcile does.
 type placer struct {
 	*sdk.Queue
 	notify func(app string)
 	now    func() time.Time
 
 	mu       sync.Mutex
-	groups   map[string]sdk.Group   // by App name
-	launched map[string]bool        // names of tasks launched, still in groups
-	nodes    map[string]seenNode    // by node name
-	why      map[string]explanation // by App name
+	groups   map[string]appGroup     // by App name
+	launched map[string]launchedTask // by task name
+	nodes    map[string]seenNode     // by node name
+	why      map[string]explanation  // by App name
+}
+
+// appGroup is what an App's reconcile asked for: the group, and the names of
+// the tasks whose node it knows (bound, or ended).
+type appGroup struct {
+	sdk.Group
+	settled map[string]bool
+}
+
+// launchedTask is where the placer launched a task, and when.
+type launchedTask struct {
+	app   string
+	where sdk.Placement
+	at    time.Time
 }
 
 // seenNode is a node's last offer and when it was seen.
@@ -43,31 +62,52 @@ func newPlacer(notify func(app string)) *placer {
 	return &placer{
 		Queue:  sdk.NewQueue(sdk.QueueOptions{}),
 		notify: notify, now: time.Now,
-		groups: map[string]sdk.Group{}, launched: map[string]bool{},
+		groups: map[string]appGroup{}, launched: map[string]launchedTask{},
 		nodes: map[string]seenNode{}, why: map[string]explanation{},
 	}
 }
 
 // Set replaces the tasks to launch of app; a Group without tasks removes it.
-func (p *placer) Set(app string, g sdk.Group) {
+// settled are the names of the App's tasks whose node g.Placed accounts for
+// (bound) or that ended.
+func (p *placer) Set(app string, g sdk.Group, settled []string) {
 	p.mu.Lock()
-	keep := map[string]bool{}
-	for _, t := range g.Tasks {
-		keep[t.Name] = true
-	}
-	for _, t := range p.groups[app].Tasks {
-		if !keep[t.Name] {
-			delete(p.launched, t.Name)
-		}
+	ag := appGroup{Group: g, settled: map[string]bool{}}
+	for _, name := range settled {
+		ag.settled[name] = true
+		delete(p.launched, name)
 	}
 	if len(g.Tasks) == 0 {
 		delete(p.groups, app)
 		delete(p.why, app)
 	} else {
-		p.groups[app] = g
+		p.groups[app] = ag
 	}
+	eff := p.effective(app)
 	p.mu.Unlock()
-	p.Queue.Set(app, g)
+	p.Queue.Set(app, eff)
+}
+
+// effective returns app's group with the nodes of the tasks launched but not
+// yet settled added to Placed; it forgets launches older than a minute.
+func (p *placer) effective(app string) sdk.Group {
+	ag, ok := p.groups[app]
+	if !ok {
+		return sdk.Group{}
+	}
+	g := ag.Group
+	g.Placed = slices.Clone(g.Placed)
+	now := p.now()
+	for _, name := range slices.Sorted(maps.Keys(p.launched)) {
+		l := p.launched[name]
+		switch {
+		case now.Sub(l.at) > time.Minute:
+			delete(p.launched, name)
+		case l.app == app && !ag.settled[name]:
+			g.Placed = append(g.Placed, l.where)
+		}
+	}
+	return g
 }
 
 // Why says why app's tasks found no node in the last offers, or nil.
@@ -87,11 +127,30 @@ func (p *placer) ResourceOffers(ctx context.Context, d *sdk.Driver, offers []v1a
 	p.mu.Lock()
 	now := p.now()
 	p.remember(offers, now)
+	nodeOf := map[string]string{}
+	for i := range offers {
+		nodeOf[offers[i].Name] = offers[i].Spec.NodeName
+	}
+	grown := map[string]bool{}
 	for _, dec := range decisions {
-		if l, ok := dec.(sdk.Launch); ok {
-			for _, t := range l.Tasks {
-				p.launched[t.Name] = true
-			}
+		l, ok := dec.(sdk.Launch)
+		if !ok || len(l.Offers) == 0 {
+			continue
+		}
+		where := sdk.Placement{Node: nodeOf[l.Offers[0]]}
+		if n, ok := p.nodes[where.Node]; ok {
+			where.Attributes = n.attributes
+		}
+		for _, t := range l.Tasks {
+			app := t.Annotations[AnnotationApp]
+			p.launched[t.Name] = launchedTask{app: app, where: where, at: now}
+			grown[app] = true
+		}
+	}
+	regroup := map[string]sdk.Group{}
+	for app := range grown {
+		if _, ok := p.groups[app]; ok {
+			regroup[app] = p.effective(app)
 		}
 	}
 	var changed []string
@@ -108,6 +167,9 @@ func (p *placer) ResourceOffers(ctx context.Context, d *sdk.Driver, offers []v1a
 		}
 	}
 	p.mu.Unlock()
+	for app, g := range regroup {
+		p.Queue.Set(app, g)
+	}
 	for _, app := range changed {
 		p.notify(app)
 	}
@@ -117,13 +179,13 @@ func (p *placer) ResourceOffers(ctx context.Context, d *sdk.Driver, offers []v1a
 // explainGroup explains why app's tasks that wait were not placed; false
 // when none waits or the Queue placed them all.
 func (p *placer) explainGroup(app string, nodes []nodeOffer) (explanation, bool) {
-	g := p.groups[app]
+	g := p.effective(app)
 	if p.Queue.Unplaced(app) == "" {
 		return explanation{}, false
 	}
 	waiting := 0
 	for _, t := range g.Tasks {
-		if !p.launched[t.Name] {
+		if _, ok := p.launched[t.Name]; !ok {
 			waiting++
 		}
 	}
