@@ -149,4 +149,3 @@ func (r *Controller) tasksOf(ctx context.Context, app *v1alpha1.App) ([]v1alpha1
 	}
 	return out, nil
 }
-

@@ -132,7 +132,7 @@ func TestAppsLifecycle(t *testing.T) {
 		HaveField("Message", "constraint [hostname, UNIQUE] cannot be met: 4 instances, 3 nodes")))
 	spreadTasks := func() int { return len(appTasks(e, ns, "spread")) }
 	g.Eventually(spreadTasks).WithTimeout(10 * time.Second).Should(Equal(3))
-	g.Consistently(spreadTasks).WithTimeout(2 * time.Second).Should(Equal(3), "one per node, no more")
+	g.Consistently(spreadTasks).WithTimeout(2*time.Second).Should(Equal(3), "one per node, no more")
 
 	// Scaling down kills the extra tasks.
 	app = getApp(g, e.c, ns, "web")
