@@ -1,0 +1,30 @@
+// Command bench runs Meseta's named benchmark scenarios against a real master
+// (the meseta binary, with its embedded etcd, started in a temporary data
+// dir) and prints one table, also written as JSON: the machine's cores, the
+// scenario, its parameters, the figure, its unit, the target and whether it
+// was met.
+//
+//	go run ./hack/bench                        # every scenario, full size
+//	go run ./hack/bench -short                 # every scenario, small sizes
+//	BENCH=allocator-core,launch-throughput go run ./hack/bench -out bin/bench.json
+//
+// Scenarios:
+//   - allocator-core: the pure allocation cycle (pkg/allocator) over 1k and
+//     10k nodes x 10, 100 and 1000 frameworks, ms per cycle;
+//   - offers-e2e: offers made and accepted per second end to end, with
+//     simulated nodes (pkg/agent/simulate) and frameworks written with pkg/sdk
+//     that accept every offer;
+//   - launch-throughput: 10,000 tasks onto 1,000 simulated nodes through the
+//     built-in jobs framework and through a raw SDK framework (sdk.Queue),
+//     tasks per second placed (bound) and Running;
+//   - api: 5,000 simulated nodes and 50,000 running tasks; p50 and p99 of the
+//     mutating and read calls made meanwhile (the simulated agents' own calls
+//     and a prober's), the master's RSS and the etcd database size at the end;
+//   - launch-latency-real: create-to-Running p50 and p99 of real runc
+//     containers on one real agent, beside `runc run -d` of the same image in
+//     the same run (needs root, bin/runc and bin/images from `make images`).
+//
+// The simulated nodes and frameworks run in this process; the master runs in
+// its own, so its RSS is its own. Latencies are measured by the clients, per
+// request, after client-side rate limiting.
+package main

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"meseta.dev/meseta/apis/v1alpha1"
+	"meseta.dev/meseta/pkg/image"
+	"meseta.dev/meseta/pkg/runtime"
+)
+
+// benchLaunchLatencyReal measures, in one run, create-to-Running of real
+// runc containers on one real agent (a task placed on the agent's node, as
+// an operator does: the master admits it, the agent pulls nothing twice,
+// prepares the bundle and runs it; Running as a watcher sees it), one task at
+// a time, beside `runc run -d` of the same image with its bundle ready.
+func benchLaunchLatencyReal(ctx context.Context, env *env) {
+	n := 40
+	if env.short {
+		n = 10
+	}
+	params := fmt.Sprintf("tasks=%d sequential", n)
+	if why := realSkipReason(env); why != "" {
+		env.report.add(Row{Scenario: "launch-latency-real", Params: params, Measure: "skipped", Note: why})
+		return
+	}
+	if err := runRealLatency(ctx, env, n, params); err != nil {
+		env.report.fail("launch-latency-real", params, err)
+	}
+}
+
+// realSkipReason says why real containers cannot run here, empty when they can.
+func realSkipReason(env *env) string {
+	switch {
+	case os.Geteuid() != 0:
+		return "needs root"
+	case !isFile(env.runc):
+		return env.runc + " is missing (make bin/runc)"
+	case !isDir(filepath.Join(env.images, "busybox")):
+		return filepath.Join(env.images, "busybox") + " is missing (make images)"
+	}
+	return ""
+}
+
+func runRealLatency(ctx context.Context, env *env, n int, params string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	img, err := filepath.Abs(filepath.Join(env.images, "busybox"))
+	if err != nil {
+		return err
+	}
+	raw, err := rawRunc(ctx, env, img, n)
+	if err != nil {
+		return fmt.Errorf("raw runc: %w", err)
+	}
+	m, err := startMaster(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer m.stop()
+	stopAgent, err := startAgent(ctx, env, m)
+	if err != nil {
+		return err
+	}
+	defer stopAgent()
+	c, err := m.client()
+	if err != nil {
+		return err
+	}
+	const ns = "real"
+	if err := ensureNamespace(ctx, c, ns); err != nil {
+		return err
+	}
+	tr, err := trackTasks(ctx, m, ns)
+	if err != nil {
+		return err
+	}
+	var agent []time.Duration
+	for i := range n + 1 { // the first pulls the image: left out
+		t := realTask(ns, "lat-"+strconv.Itoa(i), "oci:"+img)
+		start := time.Now()
+		if err := c.Create(ctx, t); err != nil {
+			return err
+		}
+		if !tr.waitRunning(ctx, i+1, time.Minute) {
+			return fmt.Errorf("task %s did not run within a minute", t.Name)
+		}
+		at, _ := tr.runningAt(ns + "/" + t.Name)
+		if i > 0 {
+			agent = append(agent, at.Sub(start))
+		}
+	}
+	rawP50, agentP50, agentP99 := percentile(raw, 50), percentile(agent, 50), percentile(agent, 99)
+	env.report.add(Row{Scenario: "launch-latency-real", Params: params, Measure: "raw runc run -d p50", Value: ms(rawP50), Unit: "ms",
+		Note: fmt.Sprintf("p99 %.1f ms", ms(percentile(raw, 99)))})
+	row := Row{Scenario: "launch-latency-real", Params: params, Measure: "create-to-Running p50", Value: ms(agentP50), Unit: "ms"}
+	row.Target, row.Met = target(fmt.Sprintf("<= raw+50 (%.0f)", ms(rawP50)+50), row.Value, ms(rawP50)+50, true)
+	env.report.add(row)
+	row = Row{Scenario: "launch-latency-real", Params: params, Measure: "create-to-Running p99", Value: ms(agentP99), Unit: "ms"}
+	row.Target, row.Met = target("< 1000", row.Value, 1000, true)
+	env.report.add(row)
+	return nil
+}
+
+// realTask is a task placed on the real agent's node that sleeps and dies at
+// once when killed.
+func realTask(ns, name, img string) *v1alpha1.Task {
+	cpus, mem := resource.MustParse("10m"), resource.MustParse("16Mi")
+	return &v1alpha1.Task{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: v1alpha1.TaskSpec{
+			Framework: "bench", NodeName: realNode,
+			TaskTemplate: v1alpha1.TaskTemplate{
+				KillGracePeriod: &metav1.Duration{},
+				Resources:       v1alpha1.Resources{Cpus: &cpus, Mem: &mem},
+				Container:       v1alpha1.Container{Image: img, Command: []string{"sleep", "3600"}},
+			},
+		},
+	}
+}
+
+// realNode is the real agent's node.
+const realNode = "real-0"
+
+// startAgent starts a real agent on the master and waits for its node to be
+// Ready; the returned function stops it, killing its containers.
+func startAgent(ctx context.Context, env *env, m *master) (func(), error) {
+	dir := filepath.Join(filepath.Dir(m.dataDir), "agent")
+	logFile, err := os.Create(filepath.Join(filepath.Dir(m.dataDir), "agent.log"))
+	if err != nil {
+		return nil, err
+	}
+	runc, _ := filepath.Abs(env.runc)
+	cmd := exec.Command(env.meseta, "agent", "--kubeconfig", filepath.Join(m.dataDir, "admin.kubeconfig"),
+		"--node-name", realNode, "--work-dir", dir, "--runtime", runc, "--port", "0",
+		"--resources", "cpus:64;mem:64Gi;disk:10Gi")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); logFile.Close(); close(done) }()
+	stop := func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		killLeftovers(runc, filepath.Join(dir, "runtime"))
+	}
+	c, err := m.client()
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		n := &v1alpha1.Node{}
+		if c.Get(ctx, client.ObjectKey{Name: realNode}, n) == nil && meta.IsStatusConditionTrue(n.Status.Conditions, v1alpha1.NodeReadyCondition) {
+			return stop, nil
+		}
+		select {
+		case <-done:
+			return nil, fmt.Errorf("the agent exited (see %s)", logFile.Name())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	stop()
+	return nil, errors.New("the agent's node was not Ready within a minute")
+}
+
+// killLeftovers removes every container in a runc state dir (the agent keeps
+// its containers when it stops).
+func killLeftovers(runc, root string) {
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		if e.IsDir() {
+			_ = exec.Command(runc, "--root", root, "delete", "-f", e.Name()).Run()
+		}
+	}
+}
+
+// rawRunc times `runc run -d` of the image n times, its bundle prepared
+// beforehand the way the agent prepares one.
+func rawRunc(ctx context.Context, env *env, img string, n int) ([]time.Duration, error) {
+	dir, err := os.MkdirTemp(env.tmp, "raw-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	store, err := image.NewStore(image.Options{Root: filepath.Join(dir, "images")})
+	if err != nil {
+		return nil, err
+	}
+	pulled, err := store.Pull(ctx, "oci:"+img)
+	if err != nil {
+		return nil, err
+	}
+	state := filepath.Join(dir, "runc")
+	var ds []time.Duration
+	for i := range n {
+		id := fmt.Sprintf("bench-raw-%d-%d", os.Getpid(), i)
+		cdir := filepath.Join(dir, id)
+		sandbox := filepath.Join(cdir, "sandbox")
+		if err := os.MkdirAll(sandbox, 0o755); err != nil {
+			return nil, err
+		}
+		rootfs, err := store.Mount(pulled, cdir, image.MountOptions{Mountpoints: []string{runtime.SandboxPath}})
+		if err != nil {
+			return nil, err
+		}
+		spec, err := runtime.BuildSpec(runtime.Config{ID: id, Rootfs: rootfs.Path, SandboxDir: sandbox, Args: []string{"sleep", "3600"},
+			Env: pulled.Config.Env, Limits: runtime.Limits{MilliCPUs: 10, MemoryBytes: 16 << 20}})
+		if err == nil {
+			err = runtime.WriteBundle(filepath.Join(cdir, "bundle"), spec)
+		}
+		if err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		out, err := exec.Command(env.runc, "--root", state, "run", "-d", "--bundle", filepath.Join(cdir, "bundle"), id).CombinedOutput()
+		ds = append(ds, time.Since(start))
+		if err != nil {
+			return nil, fmt.Errorf("runc run -d: %w: %s", err, out)
+		}
+		_ = exec.Command(env.runc, "--root", state, "delete", "-f", id).Run()
+		_ = store.Unmount(cdir)
+	}
+	return ds, nil
+}
+
+func isFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && !fi.IsDir()
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
