@@ -162,13 +162,28 @@ spec:
 	}).WithTimeout(2*time.Minute).WithPolling(time.Second).Should(Succeed(), dev.log.String)
 
 	// Delete the App: it goes only once its containers are gone.
-	out, err = a.kubectl("", "delete", "apps.meseta.dev", "web", "-n", "default", "--timeout=90s")
+	a.deleteLeavesNoContainer(g, "web")
+
+	// The sample App runs as it is (with the test image where the build put it).
+	sample, err := os.ReadFile("../config/samples/meseta_v1alpha1_app.yaml")
+	g.Expect(err).NotTo(HaveOccurred())
+	manifest = strings.ReplaceAll(string(sample), "oci:/var/lib/meseta/images/busybox", "oci:"+image)
+	out, err = a.kubectl(manifest, "apply", "-n", "default", "-f", "-")
 	g.Expect(err).NotTo(HaveOccurred(), out)
-	g.Expect(a.tasks(g, "web")).To(BeEmpty())
+	g.Eventually(a.running("web", 3, "")).WithTimeout(2*time.Minute).WithPolling(time.Second).Should(HaveLen(3), dev.log.String)
+	a.deleteLeavesNoContainer(g, "web")
+	dev.interrupt()
+}
+
+// deleteLeavesNoContainer deletes App name and checks that it went only once
+// its tasks and their containers were gone.
+func (a *devApps) deleteLeavesNoContainer(g Gomega, name string) {
+	out, err := a.kubectl("", "delete", "apps.meseta.dev", name, "-n", "default", "--timeout=90s")
+	g.Expect(err).NotTo(HaveOccurred(), out)
+	g.Expect(a.tasks(g, name)).To(BeEmpty())
 	out, err = a.runc("list", "-q")
 	g.Expect(err).NotTo(HaveOccurred(), out)
 	g.Expect(strings.TrimSpace(out)).To(BeEmpty(), "no container is left")
 	entries, _ := os.ReadDir(a.runcRoot)
 	g.Expect(entries).To(BeEmpty())
-	dev.interrupt()
 }
