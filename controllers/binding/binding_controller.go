@@ -59,6 +59,9 @@ type Options struct {
 	BatchWindow time.Duration
 	// MaxBatchWait bounds the wait for the rest of a launch (default 1s).
 	MaxBatchWait time.Duration
+	// SweepInterval is how often every task still waiting to be bound is
+	// decided again, whatever events were seen (default 5s).
+	SweepInterval time.Duration
 }
 
 func (o Options) complete() Options {
@@ -73,6 +76,9 @@ func (o Options) complete() Options {
 	}
 	if o.MaxBatchWait <= 0 {
 		o.MaxBatchWait = time.Second
+	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = 5 * time.Second
 	}
 	if o.Trigger == nil {
 		o.Trigger = func() {}
@@ -97,9 +103,14 @@ func Add(mgr ctrl.Manager, o Options) error {
 		return fmt.Errorf("failed to index tasks by offers: %w", err)
 	}
 	b := &Binder{opts: o, cache: mgr.GetClient(), api: o.Client, ledger: o.Ledger, x: &exclusive{}}
+	sw := &sweeper{b: b, events: make(chan event.TypedGenericEvent[*v1alpha1.Task])}
+	if err := mgr.Add(sw); err != nil {
+		return err
+	}
 	err = ctrl.NewControllerManagedBy(mgr).
 		Named("binding").
 		WatchesRawSource(source.Kind(mgr.GetCache(), &v1alpha1.Task{}, b.taskHandler())).
+		WatchesRawSource(source.Channel(sw.events, b.taskHandler())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: o.Workers, SkipNameValidation: &skipNameValidation}).
 		Complete(b)
 	if err != nil {
@@ -143,6 +154,11 @@ func (b *Binder) taskHandler() handler.TypedEventHandler[*v1alpha1.Task, reconci
 		},
 		DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[*v1alpha1.Task], _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			b.seen.Delete(e.Object.UID)
+		},
+		GenericFunc: func(_ context.Context, e event.TypedGenericEvent[*v1alpha1.Task], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if pending(e.Object) {
+				q.Add(groupKey(e.Object))
+			}
 		},
 	}
 }
