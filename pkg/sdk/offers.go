@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -100,11 +102,16 @@ func (d *Driver) outstanding(ctx context.Context) ([]v1alpha1.Offer, error) {
 }
 
 // apply carries out the scheduler's decisions: launches first, then declines
-// of offers no launch used.
+// of offers no launch used. The calls of each step run concurrently
+// (ApplyConcurrency at once): a batch of offers answered one call after the
+// other would take longer than the master waits for the rest of a launch;
+// their outcomes are recorded in order, on the driver's goroutine.
 func (d *Driver) apply(ctx context.Context, obj *v1alpha1.Framework, decisions []Decision) {
 	logger := log.FromContext(ctx)
-	used := map[string]bool{}
-	var declines []Decline
+	var (
+		launches []Launch
+		declines []Decline
+	)
 	for _, dec := range decisions {
 		switch dec := normalize(dec).(type) {
 		case Launch:
@@ -112,23 +119,29 @@ func (d *Driver) apply(ctx context.Context, obj *v1alpha1.Framework, decisions [
 				logger.Error(nil, "Ignoring a launch without offers", "tasks", len(dec.Tasks))
 				continue
 			}
-			if d.launch(ctx, obj, dec) {
-				for _, o := range dec.Offers {
-					used[o] = true
-				}
-			}
+			launches = append(launches, dec)
 		case Decline:
 			declines = append(declines, dec)
 		}
 	}
+	used := map[string]bool{}
+	for i, ok := range d.launchAll(ctx, obj, launches) {
+		if ok {
+			for _, o := range launches[i].Offers {
+				used[o] = true
+			}
+		}
+	}
+	var todo []Decline
 	for _, dec := range declines {
 		if used[dec.Offer] {
 			logger.Info("Not declining an offer a launch used", "offer", dec.Offer)
 			continue
 		}
 		used[dec.Offer] = true
-		d.decline(ctx, dec)
+		todo = append(todo, dec)
 	}
+	d.declineAll(ctx, todo)
 }
 
 // normalize turns pointers to decisions into decisions; nil stays nil.
@@ -148,39 +161,79 @@ func normalize(dec Decision) Decision {
 	return dec
 }
 
-// launch creates the tasks of l; it reports whether any was created (or
-// existed), so that its offers are spoken for.
-func (d *Driver) launch(ctx context.Context, obj *v1alpha1.Framework, l Launch) bool {
+// launchAll creates the tasks of every launch, concurrently, and reports for
+// each launch whether any of its tasks was created, so that its offers are
+// spoken for.
+func (d *Driver) launchAll(ctx context.Context, obj *v1alpha1.Framework, launches []Launch) []bool {
+	type create struct {
+		launch int
+		task   *v1alpha1.Task
+		err    error
+	}
+	var creates []create
+	for i, l := range launches {
+		for j := range l.Tasks {
+			creates = append(creates, create{launch: i, task: d.prepare(obj, &l.Tasks[j], l.Offers, len(l.Tasks))})
+		}
+	}
+	concurrently(len(creates), func(k int) { creates[k].err = d.c.Create(ctx, creates[k].task) })
 	logger := log.FromContext(ctx)
-	ok := false
-	for i := range l.Tasks {
-		t := d.prepare(obj, &l.Tasks[i], l.Offers)
-		err := d.c.Create(ctx, t)
+	ok := make([]bool, len(launches))
+	for _, c := range creates {
+		t, offers := c.task, launches[c.launch].Offers
 		switch {
-		case err == nil:
+		case c.err == nil:
 			d.created[t.Name] = d.now()
-			ok = true
-			logger.V(1).Info("Launched task", "task", t.Name, "offers", l.Offers)
-		case apierrors.IsAlreadyExists(err):
+			ok[c.launch] = true
+			logger.V(1).Info("Launched task", "task", t.Name, "offers", offers)
+		case apierrors.IsAlreadyExists(c.err):
 			logger.V(1).Info("Task exists already", "task", t.Name)
 		default:
-			logger.Error(err, "Failed to launch task", "task", t.Name)
-			if h, ok := d.sched.(LaunchErrorHandler); ok {
-				h.LaunchFailed(ctx, d, t.DeepCopy(), err)
+			logger.Error(c.err, "Failed to launch task", "task", t.Name)
+			if h, isHandler := d.sched.(LaunchErrorHandler); isHandler {
+				h.LaunchFailed(ctx, d, t.DeepCopy(), c.err)
 			}
 		}
 	}
-	if ok {
-		now := d.now()
-		for _, o := range l.Offers {
-			d.claims[o] = now
+	now := d.now()
+	for i, l := range launches {
+		if ok[i] {
+			for _, o := range l.Offers {
+				d.claims[o] = now
+			}
 		}
 	}
 	return ok
 }
 
-// prepare returns the object to create for a task of a launch.
-func (d *Driver) prepare(obj *v1alpha1.Framework, in *v1alpha1.Task, offers []string) *v1alpha1.Task {
+// ApplyConcurrency is how many calls a driver makes at once to carry out
+// the decisions of one batch.
+const ApplyConcurrency = 32
+
+// concurrently calls fn(0) to fn(n-1), ApplyConcurrency at once, and
+// returns when all returned.
+func concurrently(n int, fn func(i int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(n, ApplyConcurrency) {
+		wg.Go(func() {
+			for i := range next {
+				fn(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// prepare returns the object to create for a task of a launch of size tasks.
+// A launch of several tasks says its size (v1alpha1.LaunchTasksAnnotation), so
+// that the master binds them together however slowly they arrive, instead of
+// dropping those created after it accepted the offers for the first.
+func (d *Driver) prepare(obj *v1alpha1.Framework, in *v1alpha1.Task, offers []string, size int) *v1alpha1.Task {
 	t := in.DeepCopy()
 	t.Namespace = d.fw.Namespace
 	t.ResourceVersion = ""
@@ -192,26 +245,39 @@ func (d *Driver) prepare(obj *v1alpha1.Framework, in *v1alpha1.Task, offers []st
 		t.Labels = map[string]string{}
 	}
 	t.Labels[LabelFramework] = d.fw.Name
+	if size > 1 {
+		if t.Annotations == nil {
+			t.Annotations = map[string]string{}
+		}
+		t.Annotations[v1alpha1.LaunchTasksAnnotation] = strconv.Itoa(size)
+	}
 	if !hasOwner(t.OwnerReferences, obj.UID) {
 		t.OwnerReferences = append(t.OwnerReferences, *ownerRef(obj))
 	}
 	return t
 }
 
-// decline sets spec.decline on an offer.
-func (d *Driver) decline(ctx context.Context, dec Decline) {
-	o := &v1alpha1.Offer{}
-	o.Namespace, o.Name = d.fw.Namespace, dec.Offer
-	patch := fmt.Appendf(nil, `{"spec":{"decline":{"refuseSeconds":%d}}}`, refuse(dec.RefuseSeconds))
-	err := d.c.Patch(ctx, o, client.RawPatch(types.MergePatchType, patch))
-	switch {
-	case err == nil, apierrors.IsNotFound(err):
-		d.claims[dec.Offer] = d.now()
-		log.FromContext(ctx).V(1).Info("Declined offer", "offer", dec.Offer, "refuseSeconds", refuse(dec.RefuseSeconds))
-	case apierrors.IsInvalid(err):
-		// Declined already, or closed: nothing to do.
-		d.claims[dec.Offer] = d.now()
-	default:
-		log.FromContext(ctx).Error(err, "Failed to decline offer", "offer", dec.Offer)
+// declineAll sets spec.decline on each offer, concurrently.
+func (d *Driver) declineAll(ctx context.Context, declines []Decline) {
+	errs := make([]error, len(declines))
+	concurrently(len(declines), func(i int) {
+		dec := declines[i]
+		o := &v1alpha1.Offer{}
+		o.Namespace, o.Name = d.fw.Namespace, dec.Offer
+		patch := fmt.Appendf(nil, `{"spec":{"decline":{"refuseSeconds":%d}}}`, refuse(dec.RefuseSeconds))
+		errs[i] = d.c.Patch(ctx, o, client.RawPatch(types.MergePatchType, patch))
+	})
+	logger := log.FromContext(ctx)
+	for i, dec := range declines {
+		switch err := errs[i]; {
+		case err == nil, apierrors.IsNotFound(err):
+			d.claims[dec.Offer] = d.now()
+			logger.V(1).Info("Declined offer", "offer", dec.Offer, "refuseSeconds", refuse(dec.RefuseSeconds))
+		case apierrors.IsInvalid(err):
+			// Declined already, or closed: nothing to do.
+			d.claims[dec.Offer] = d.now()
+		default:
+			logger.Error(err, "Failed to decline offer", "offer", dec.Offer)
+		}
 	}
 }
