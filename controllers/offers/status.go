@@ -10,7 +10,9 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -186,13 +188,26 @@ func (w *statusWriter) nodes(ctx context.Context) []statusApply {
 			continue
 		}
 		a := nodeStatusApply{applyHead: head("Node", "", n.Name)}
-		a.Status.Allocated, a.Status.Offered = u.Allocated.ToAPI(), u.Offered.ToAPI()
+		a.Status.Allocated, a.Status.Offered = statusResources(u.Allocated), statusResources(u.Offered)
 		body, _ := json.Marshal(a)
 		obj := &v1alpha1.Node{}
 		obj.Name = n.Name
 		out = append(out, statusApply{key: "node/" + n.Name, obj: obj, body: body})
 	}
 	return out
+}
+
+// statusResources returns v for a server-side apply of a status field. Nothing
+// is sent as explicit zero cpus and mem: the API server stores an applied empty
+// object as null, which the schema refuses, so the apply would fail and the
+// field keep its old amounts for good.
+func statusResources(v resources.Vector) v1alpha1.Resources {
+	r := v.ToAPI()
+	if v.IsZero() {
+		zero := resource.MustParse("0")
+		r.Cpus, r.Mem = &zero, ptr.To(zero.DeepCopy())
+	}
+	return r
 }
 
 // sameResources reports whether API resources hold exactly v.

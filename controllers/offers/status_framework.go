@@ -67,7 +67,7 @@ func (w *statusWriter) frameworks(ctx context.Context, now time.Time, urgents ma
 		info := frameworkInfoOf(f)
 		u := w.c.ledger.Framework(key)
 		a := frameworkStatusApply{applyHead: head("Framework", f.Namespace, f.Name)}
-		a.Status.Allocated, a.Status.Offered = u.Allocated.ToAPI(), u.Offered.ToAPI()
+		a.Status.Allocated, a.Status.Offered = statusResources(u.Allocated), statusResources(u.Offered)
 		a.Status.DominantShare = formatShare(shares[key])
 		a.Status.ObservedRevive = w.c.observedRevive(key, &info)
 		cond := offersCondition(pr, key, u)

@@ -59,7 +59,7 @@ func (w *statusWriter) roles(ctx context.Context, now time.Time) []statusApply {
 		}
 		res := results[r.Name]
 		a := roleStatusApply{applyHead: head("Role", "", r.Name)}
-		a.Status.Allocated, a.Status.Offered = alloc.ToAPI(), offered.ToAPI()
+		a.Status.Allocated, a.Status.Offered = statusResources(alloc), statusResources(offered)
 		a.Status.DominantShare = formatShare(res.Share)
 		a.Status.Conditions = roleConditions(r, res, now)
 		if roleStatusIs(r, &a) {
