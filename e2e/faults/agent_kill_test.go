@@ -61,7 +61,7 @@ func (c *cluster) loseNode(lose, regain func(a *agent)) {
 			}
 		}
 		return states
-	}).WithTimeout(time.Minute).WithPolling(100*time.Millisecond).Should(HaveEach(v1alpha1.TaskUnreachable))
+	}).WithTimeout(time.Minute).WithPolling(100 * time.Millisecond).Should(HaveEach(v1alpha1.TaskUnreachable))
 	unreachable, _ := c.firstTaskEvent(lost, func(t *v1alpha1.Task) bool {
 		return staleIDs[t.UID] && t.Status.State == v1alpha1.TaskUnreachable
 	})

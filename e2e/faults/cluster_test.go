@@ -48,10 +48,12 @@ type cluster struct {
 	opts    clusterOptions
 	masters []*master
 	agents  []*agent
+	keepers []*process
 	net     *network
 	hist    *history.History
 	fig     *figures
 	current int // the master clients talk to
+	clients map[int]client.WithWatch
 	stopBg  context.CancelFunc
 	bgDone  chan struct{}
 }
@@ -140,10 +142,17 @@ func (c *cluster) restConfig(i int) *rest.Config {
 // client returns an admin client of the current master.
 func (c *cluster) client() client.WithWatch {
 	c.t.Helper()
+	if cl, ok := c.clients[c.current]; ok {
+		return cl
+	}
 	cl, err := client.NewWithWatch(c.restConfig(c.current), client.Options{Scheme: sdk.Scheme()})
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	if c.clients == nil {
+		c.clients = map[int]client.WithWatch{}
+	}
+	c.clients[c.current] = cl
 	return cl
 }
 

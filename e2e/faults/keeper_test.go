@@ -194,7 +194,17 @@ func (c *cluster) startKeeper(o keeperOptions) *process {
 		keeperInstancesEnv + "=" + strconv.Itoa(o.instances), keeperFailoverEnv + "=" + o.failover.String(),
 		keeperImageEnv + "=" + c.image(), keeperResEnv + "=" + o.resources, "KUBECONFIG=" + c.kubeconfig()}
 	p := startProcess(c.t, "keeper "+o.name, filepath.Join(c.dir, "keeper-"+o.name+".log"), env, self)
+	c.keepers = append(c.keepers, p)
 	c.t.Cleanup(func() { _ = p.stop(30 * time.Second) })
 	c.logf("started framework %s", o.name)
 	return p
+}
+
+// killKeepers SIGKILLs every keeper process still running.
+func (c *cluster) killKeepers() {
+	for _, p := range c.keepers {
+		if !p.exited() {
+			p.kill()
+		}
+	}
 }

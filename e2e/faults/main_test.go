@@ -5,15 +5,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // TestMain runs the tests, or the keeper framework when the binary was started
 // as a framework process (startKeeper).
 func TestMain(m *testing.M) {
 	if name := os.Getenv(keeperEnv); name != "" {
+		log.SetLogger(klog.Background())
 		os.Exit(runKeeper(name))
 	}
+	log.SetLogger(logr.Discard())
 	os.Exit(m.Run())
 }
 
