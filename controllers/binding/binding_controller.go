@@ -57,7 +57,10 @@ type Options struct {
 	// do not wait once all have appeared. A task that names an offer already
 	// accepted for others is dropped.
 	BatchWindow time.Duration
-	// MaxBatchWait bounds the wait for the rest of a launch (default 1s).
+	// MaxBatchWait bounds the wait for the rest of a launch (default 5s): the
+	// group is decided once no task of it appeared for this long, so a large
+	// launch that a loaded framework creates (or a loaded watch delivers)
+	// slowly is not cut short.
 	MaxBatchWait time.Duration
 	// SweepInterval is how often every task still waiting to be bound is
 	// decided again, whatever events were seen (default 5s).
@@ -75,7 +78,7 @@ func (o Options) complete() Options {
 		o.BatchWindow = 25 * time.Millisecond
 	}
 	if o.MaxBatchWait <= 0 {
-		o.MaxBatchWait = time.Second
+		o.MaxBatchWait = 5 * time.Second
 	}
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = 5 * time.Second
@@ -172,17 +175,14 @@ func (b *Binder) firstSeen(t *v1alpha1.Task) time.Time {
 // batchWait returns how much longer a group of tasks should wait for more
 // tasks of the same launch, zero when it should be decided now: when every
 // launch that says its size (v1alpha1.LaunchTasksAnnotation) is complete and
-// no task appeared within BatchWindow, or the oldest task waited MaxBatchWait.
+// no task appeared within BatchWindow, or no task appeared for MaxBatchWait.
 func (b *Binder) batchWait(tasks []*v1alpha1.Task) time.Duration {
 	now := b.opts.Clock.Now()
-	var oldest, newest time.Time
+	var newest time.Time
 	sizes := map[string]int{}  // launch (offers) -> announced size
 	counts := map[string]int{} // launch (offers) -> tasks seen
 	for _, t := range tasks {
 		seen := b.firstSeen(t)
-		if oldest.IsZero() || seen.Before(oldest) {
-			oldest = seen
-		}
 		if seen.After(newest) {
 			newest = seen
 		}
@@ -192,7 +192,7 @@ func (b *Binder) batchWait(tasks []*v1alpha1.Task) time.Duration {
 			sizes[launch] = n
 		}
 	}
-	if now.Sub(oldest) >= b.opts.MaxBatchWait {
+	if now.Sub(newest) >= b.opts.MaxBatchWait {
 		return 0
 	}
 	announced, complete := len(sizes) > 0, true
