@@ -71,7 +71,8 @@ func (c CompletedOptions) Config() (*Config, error) {
 	if cfg.Serving, err = ca.LoadOrCreateServing(dir, "apiserver", hosts); err != nil {
 		return nil, err
 	}
-	if cfg.EtcdServing, err = ca.LoadOrCreateServing(dir, "etcd-server", hosts); err != nil {
+	// etcd members present the same certificate to their peers as clients.
+	if cfg.EtcdServing, err = ca.LoadOrCreatePeer(dir, "etcd-server", hosts); err != nil {
 		return nil, err
 	}
 	if cfg.Admin, err = ca.LoadOrCreateClient(dir, "admin", "meseta:admin", "system:masters"); err != nil {

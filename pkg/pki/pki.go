@@ -94,12 +94,23 @@ func (ca *CA) CertPEM() []byte {
 // in dir/name.crt and dir/name.key. An existing certificate is reissued when it
 // does not cover every host, was signed by another authority, or expires soon.
 func (ca *CA) LoadOrCreateServing(dir, name string, hosts []string) (KeyPair, error) {
+	return ca.loadOrCreateHost(dir, name, hosts, x509.ExtKeyUsageServerAuth)
+}
+
+// LoadOrCreatePeer is LoadOrCreateServing for a certificate that also
+// authenticates its holder as a client, as an etcd member's does when it dials
+// its peers. An existing certificate without both usages is reissued.
+func (ca *CA) LoadOrCreatePeer(dir, name string, hosts []string) (KeyPair, error) {
+	return ca.loadOrCreateHost(dir, name, hosts, x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
+}
+
+func (ca *CA) loadOrCreateHost(dir, name string, hosts []string, usages ...x509.ExtKeyUsage) (KeyPair, error) {
 	pair := KeyPair{CertFile: filepath.Join(dir, name+".crt"), KeyFile: filepath.Join(dir, name+".key")}
-	if cert, _, err := loadPair(pair); err == nil && ca.stillGood(cert) && coversHosts(cert, hosts) {
+	if cert, _, err := loadPair(pair); err == nil && ca.stillGood(cert) && coversHosts(cert, hosts) && slices.Equal(cert.ExtKeyUsage, usages) {
 		return pair, nil
 	}
 	tmpl := ca.leafTemplate(pkix.Name{CommonName: name})
-	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	tmpl.ExtKeyUsage = usages
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
