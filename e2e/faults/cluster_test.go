@@ -80,8 +80,14 @@ func newCluster(t *testing.T, scenario string, opts clusterOptions) *cluster {
 	}
 	t.Cleanup(c.dumpLogsOnFailure)
 	c.startMasters()
+	if opts.masters > 1 {
+		// Clients and agents talk to a follower, so that the leader can die.
+		c.current = (c.leader(2*time.Minute) + 1) % opts.masters
+	}
 	for i, spec := range opts.agents {
-		c.agents = append(c.agents, c.newAgent(i, spec))
+		a := c.newAgent(i, spec)
+		a.master = c.current
+		c.agents = append(c.agents, a)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stopBg, c.bgDone = cancel, make(chan struct{})

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"meseta.dev/meseta/pkg/pki"
@@ -58,18 +59,29 @@ func (c *cluster) startMasters() {
 	for _, m := range c.masters {
 		m.proc = startProcess(c.t, m.name, m.logPath, nil, m.args...)
 	}
-	c.t.Cleanup(func() {
-		for _, m := range c.masters {
-			if m.proc != nil {
-				if err := m.proc.stop(60 * time.Second); err != nil {
-					c.t.Errorf("%v", err)
-				}
-			}
-		}
-	})
+	c.t.Cleanup(c.stopMasters)
 	for _, m := range c.masters {
 		c.waitMasterReady(m, 2*time.Minute)
 	}
+}
+
+// stopMasters stops every master at once (one by one, the last would lose
+// its etcd quorum while it shuts down).
+func (c *cluster) stopMasters() {
+	var wg sync.WaitGroup
+	for _, m := range c.masters {
+		if m.proc == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := m.proc.stop(60 * time.Second); err != nil {
+				c.t.Errorf("%v", err)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // shareAuthority writes one certificate authority and one service account
@@ -134,4 +146,27 @@ func (c *cluster) restartMaster(i int) time.Duration {
 	m.proc = startProcess(c.t, m.name, m.logPath, nil, m.args...)
 	c.waitMasterReady(m, 2*time.Minute)
 	return time.Since(start)
+}
+
+// leaseAcquired is what a master logs when it wins the leader election.
+const leaseAcquired = "successfully acquired lease" // compared in lower case
+
+// leader waits until one of the live masters has won the leader election and
+// returns its index.
+func (c *cluster) leader(timeout time.Duration) int {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		for i, m := range c.masters {
+			if m.proc.exited() {
+				continue
+			}
+			if data, err := os.ReadFile(m.logPath); err == nil && strings.Contains(strings.ToLower(string(data)), leaseAcquired) {
+				return i
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.t.Fatalf("no master won the leader election within %s", timeout)
+	return -1
 }
