@@ -28,6 +28,7 @@ const (
 	keeperFailoverEnv  = "MESETA_FAULTS_KEEPER_FAILOVER"
 	keeperImageEnv     = "MESETA_FAULTS_KEEPER_IMAGE"
 	keeperResEnv       = "MESETA_FAULTS_KEEPER_RESOURCES"
+	keeperHoldEnv      = "MESETA_FAULTS_KEEPER_HOLD" // set: keep unused offers outstanding
 )
 
 // keeper is a framework, written with the SDK, that keeps a number of
@@ -41,6 +42,7 @@ type keeper struct {
 	name      string
 	instances int
 	template  v1alpha1.TaskTemplate
+	hold      bool // keep unused offers instead of declining them
 }
 
 // instance is what the keeper knows of one instance.
@@ -112,7 +114,11 @@ func (k *keeper) ResourceOffers(ctx context.Context, d *sdk.Driver, offers []v1a
 	}
 	var decisions []sdk.Decision
 	for _, n := range nodes {
-		decisions = append(decisions, n.Decisions(sdk.Seconds(1))...)
+		if l, ok := n.Launch(); ok {
+			decisions = append(decisions, l)
+		} else if !k.hold {
+			decisions = append(decisions, n.Decisions(sdk.Seconds(1))...)
+		}
 	}
 	return decisions
 }
@@ -150,7 +156,7 @@ func runKeeper(name string) int {
 		return 2
 	}
 	grace := metav1Duration(2 * time.Second)
-	k := &keeper{name: name, instances: instances, template: v1alpha1.TaskTemplate{
+	k := &keeper{name: name, instances: instances, hold: os.Getenv(keeperHoldEnv) != "", template: v1alpha1.TaskTemplate{
 		Resources:       res.ToAPI(),
 		Container:       v1alpha1.Container{Image: os.Getenv(keeperImageEnv), Command: []string{"sh", "-c", `trap "exit 0" TERM; while true; do sleep 0.2; done`}},
 		KillGracePeriod: &grace,
@@ -177,6 +183,7 @@ type keeperOptions struct {
 	instances int
 	failover  time.Duration
 	resources string
+	hold      bool
 }
 
 // startKeeper starts the keeper framework as a process of its own (this test
@@ -193,6 +200,9 @@ func (c *cluster) startKeeper(o keeperOptions) *process {
 	env := []string{keeperEnv + "=" + o.name, keeperNamespaceEnv + "=" + o.namespace,
 		keeperInstancesEnv + "=" + strconv.Itoa(o.instances), keeperFailoverEnv + "=" + o.failover.String(),
 		keeperImageEnv + "=" + c.image(), keeperResEnv + "=" + o.resources, "KUBECONFIG=" + c.kubeconfig()}
+	if o.hold {
+		env = append(env, keeperHoldEnv+"=1")
+	}
 	p := startProcess(c.t, "keeper "+o.name, filepath.Join(c.dir, "keeper-"+o.name+".log"), env, self)
 	c.keepers = append(c.keepers, p)
 	c.t.Cleanup(func() { _ = p.stop(30 * time.Second) })
