@@ -47,26 +47,24 @@ func (d *Driver) term(ctx context.Context) error {
 	}
 	defer d.endTerm(ctx)
 
-	renew := time.NewTicker(d.fw.RenewInterval)
-	defer renew.Stop()
+	// The Lease is renewed beside the passes, so that a long pass (a large
+	// batch of launches on a loaded master) cannot let it expire.
+	lost := make(chan struct{})
+	renewCtx, stopRenewing := context.WithCancel(ctx)
+	renewing := make(chan struct{})
+	go func() {
+		defer close(renewing)
+		d.keepLease(renewCtx, ownerRef(obj), lost)
+	}()
+	defer func() { stopRenewing(); <-renewing }()
 	batch := time.NewTimer(0) // the first pass right away
 	batchArmed := true
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-renew.C:
-			held, _, err := d.lease.try(ctx, ownerRef(obj))
-			switch {
-			case err != nil && d.lease.expired():
-				logger.Error(err, "Lost the framework's lease: could not renew it in time")
-				return nil
-			case err != nil:
-				logger.Error(err, "Failed to renew the framework's lease")
-			case !held:
-				logger.Info("Lost the framework's lease to another process")
-				return nil
-			}
+		case <-lost:
+			return nil
 		case <-d.wake:
 			if !batchArmed {
 				batch.Reset(d.fw.OfferBatchDelay)
@@ -87,6 +85,36 @@ func (d *Driver) term(ctx context.Context) error {
 				batch.Reset(again)
 				batchArmed = true
 			}
+		}
+	}
+}
+
+// keepLease renews the Lease every RenewInterval until ctx ends, and closes
+// lost when it is lost: taken by another process, or not renewed in time.
+func (d *Driver) keepLease(ctx context.Context, owner *metav1.OwnerReference, lost chan<- struct{}) {
+	logger := log.FromContext(ctx)
+	renew := time.NewTicker(d.fw.RenewInterval)
+	defer renew.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-renew.C:
+		}
+		held, _, err := d.lease.try(ctx, owner)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && d.lease.expired():
+			logger.Error(err, "Lost the framework's lease: could not renew it in time")
+			close(lost)
+			return
+		case err != nil:
+			logger.Error(err, "Failed to renew the framework's lease")
+		case !held:
+			logger.Info("Lost the framework's lease to another process")
+			close(lost)
+			return
 		}
 	}
 }
