@@ -97,6 +97,10 @@ test-unit: ## Run the fast unit tests (packages that do not start an API server)
 test-integration: bin/meseta bin/mesetactl bin/runc images ## Run the integration and e2e suites against the real master, etcd, runc and kubectl.
 	MESETA_BIN=$(BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -p 1 $(HEAVY_PKGS)
 
+.PHONY: test-e2e-long
+test-e2e-long: bin/meseta bin/mesetactl bin/runc images ## Run the fault tests' soak variants (each fault repeated; several minutes).
+	set -o pipefail; MESETA_BIN=$(BIN) MESETA_FAULTS_SOAK=1 $(GO) test -count=1 -timeout 60m -p 1 -v ./e2e/faults/... | grep -E '^(=== RUN|--- |PASS|FAIL|ok)|FIGURE'
+
 .PHONY: bench
 bench: build ## Run the benchmark scenarios against a real master; one table, JSON in bin/bench.json (BENCH=a,b picks, BENCH_SHORT=1 is quick).
 	$(GO) run ./hack/bench -meseta $(BIN)/meseta -runc $(BIN)/runc -images $(BIN)/images -out $(BIN)/bench.json

@@ -35,18 +35,27 @@ func TestAgentPartitioned(t *testing.T) {
 		func(a *agent) { c.net.heal(index(a)); c.logf("healed %s", a.node) })
 }
 
-// loseNode runs a keeper framework of four instances, loses the node of the
-// first (lose), waits until its tasks are Unreachable and relaunched
+// loseNode runs a keeper framework of four instances, loses the node of one
+// (lose), waits until its tasks are Unreachable and relaunched
 // elsewhere, gets it back (regain), and waits until the replaced tasks'
-// containers are stopped and their objects gone. Then it checks the history.
+// containers are stopped and their objects gone; rounds() times. Then it
+// checks the history.
 func (c *cluster) loseNode(lose, regain func(a *agent)) {
-	t := c.t
-	g := NewWithT(t)
 	const instances = 4
 	c.startKeeper(keeperOptions{name: "keeper", namespace: "default", instances: instances, failover: 10 * time.Minute})
-	running := c.waitRunning("default", "keeper", instances, 2*time.Minute)
+	for round := range rounds() {
+		c.logf("round %d", round+1)
+		c.loseNodeOnce(lose, regain, instances)
+	}
+	c.checkHistory(time.Minute)
+}
 
-	victim := running[0].Spec.NodeName
+// loseNodeOnce is one round of loseNode.
+func (c *cluster) loseNodeOnce(lose, regain func(a *agent), instances int) {
+	t := c.t
+	g := NewWithT(t)
+	running := c.waitRunning("default", "keeper", instances, 2*time.Minute)
+	victim := running[round(len(running))].Spec.NodeName
 	staleIDs := uids(onNode(running, victim))
 	a := c.agentNamed(victim)
 	lost := time.Now()
@@ -92,5 +101,4 @@ func (c *cluster) loseNode(lose, regain func(a *agent)) {
 		return n
 	}).WithTimeout(time.Minute).Should(BeZero(), "the killed tasks' objects are removed once their agent reported them")
 	c.waitRunning("default", "keeper", instances, time.Minute)
-	c.checkHistory(time.Minute)
 }

@@ -25,4 +25,22 @@ func TestMain(m *testing.M) {
 // soak reports whether the long soak variants run (make test-e2e-long).
 func soak() bool { return os.Getenv("MESETA_FAULTS_SOAK") != "" }
 
+// rounds is how many times the scenarios that can repeat their fault do:
+// once, or five times in the soak variant.
+func rounds() int {
+	if soak() {
+		return 5
+	}
+	return 1
+}
+
+// round picks one of n things, a different one each call, so that repeated
+// rounds hit different nodes.
+func round(n int) int {
+	picks++
+	return picks % n
+}
+
+var picks int
+
 func metav1Duration(d time.Duration) metav1.Duration { return metav1.Duration{Duration: d} }
