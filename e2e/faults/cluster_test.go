@@ -2,6 +2,7 @@ package faults
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -135,14 +136,23 @@ func (c *cluster) dumpLogsOnFailure() {
 // restConfig returns the admin configuration of master i.
 func (c *cluster) restConfig(i int) *rest.Config {
 	c.t.Helper()
+	cfg, err := c.loadRestConfig(i)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return cfg
+}
+
+// loadRestConfig is restConfig for goroutines other than the test's.
+func (c *cluster) loadRestConfig(i int) (*rest.Config, error) {
 	cfg, err := clientcmd.BuildConfigFromFlags("", c.masters[i].kubeconfig)
 	if err != nil {
-		c.t.Fatalf("failed to load %s: %v", c.masters[i].kubeconfig, err)
+		return nil, fmt.Errorf("failed to load %s: %w", c.masters[i].kubeconfig, err)
 	}
 	cfg.QPS, cfg.Burst = 200, 400
 	cfg.Timeout = 20 * time.Second
 	rest.SetDefaultWarningHandler(rest.NoWarnings{})
-	return cfg
+	return cfg, nil
 }
 
 // client returns an admin client of the current master.

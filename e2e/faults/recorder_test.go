@@ -32,7 +32,11 @@ func (c *cluster) watchKind(ctx context.Context, list client.ObjectList) {
 	rv := ""
 	endpoint := 0
 	for ctx.Err() == nil {
-		cl, err := client.NewWithWatch(c.restConfig(endpoint%len(c.masters)), client.Options{Scheme: sdk.Scheme()})
+		cfg, err := c.loadRestConfig(endpoint % len(c.masters))
+		var cl client.WithWatch
+		if err == nil {
+			cl, err = client.NewWithWatch(cfg, client.Options{Scheme: sdk.Scheme()})
+		}
 		if err == nil {
 			rv, err = c.watchOnce(ctx, cl, list.DeepCopyObject().(client.ObjectList), rv)
 		}
