@@ -60,7 +60,7 @@ func (r *Controller) reconcileApp(ctx context.Context, app *v1alpha1.App) (recon
 			return reconcile.Result{}, err
 		}
 	}
-	pl, err := r.fws.placer(ctx, app.Namespace)
+	pl, err := r.fws.Get(ctx, app.Namespace)
 	if err != nil {
 		return reconcile.Result{}, err
 	}

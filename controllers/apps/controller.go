@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"meseta.dev/meseta/apis/v1alpha1"
+	"meseta.dev/meseta/pkg/sdk"
 )
 
 // DefaultFrameworkName is the name of the apps framework in each namespace.
@@ -61,7 +62,7 @@ func DefaultOptions() Options {
 type Controller struct {
 	c      client.Client
 	opts   Options
-	fws    *frameworks
+	fws    *sdk.PerNamespace[*placer]
 	kills  *killExpectations
 	events chan event.GenericEvent // Apps whose placement explanation changed
 }

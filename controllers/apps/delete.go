@@ -35,7 +35,7 @@ func (r *Controller) ensureFinalizer(ctx context.Context, app *v1alpha1.App) (bo
 // reconcileDelete kills the tasks of a deleted App and deletes the ended ones;
 // once none is left, it removes the App's finalizer.
 func (r *Controller) reconcileDelete(ctx context.Context, app *v1alpha1.App) (reconcile.Result, error) {
-	if pl := r.fws.existing(app.Namespace); pl != nil {
+	if pl, ok := r.fws.Existing(app.Namespace); ok {
 		pl.Set(app.Name, sdk.Group{}, nil)
 	}
 	tasks, err := r.tasksNamed(ctx, client.ObjectKeyFromObject(app))
@@ -77,7 +77,7 @@ func (r *Controller) reconcileDelete(ctx context.Context, app *v1alpha1.App) (re
 // when it was the namespace's last App, unregisters the namespace's
 // framework.
 func (r *Controller) reconcileGone(ctx context.Context, key types.NamespacedName) error {
-	if pl := r.fws.existing(key.Namespace); pl != nil {
+	if pl, ok := r.fws.Existing(key.Namespace); ok {
 		pl.Set(key.Name, sdk.Group{}, nil)
 	}
 	tasks, err := r.tasksNamed(ctx, key)
@@ -96,5 +96,5 @@ func (r *Controller) reconcileGone(ctx context.Context, key types.NamespacedName
 	if len(apps.Items) > 0 {
 		return nil
 	}
-	return r.fws.stop(ctx, key.Namespace)
+	return r.fws.Stop(ctx, key.Namespace)
 }

@@ -20,6 +20,7 @@ import (
 
 	"meseta.dev/meseta/apis/v1alpha1"
 	"meseta.dev/meseta/pkg/master"
+	"meseta.dev/meseta/pkg/sdk"
 )
 
 // Defaults of Options.
@@ -76,7 +77,7 @@ func Setup(mgr ctrl.Manager, _ master.SchedulingOptions) error {
 type Controller struct {
 	c    client.Client
 	opts Options
-	fws  *frameworks
+	fws  *sdk.PerNamespace[*sdk.Queue]
 }
 
 // New sets up the jobs framework in mgr.
@@ -148,7 +149,7 @@ func (r *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 // reconcileGone kills the tasks of a Job that is gone (or going) and, when it
 // was the namespace's last Job, unregisters the namespace's framework.
 func (r *Controller) reconcileGone(ctx context.Context, key types.NamespacedName, uid types.UID) error {
-	if q := r.fws.existing(key.Namespace); q != nil {
+	if q, ok := r.fws.Existing(key.Namespace); ok {
 		q.Delete(key.Name)
 	}
 	tasks, err := r.tasksNamed(ctx, key)
@@ -170,10 +171,7 @@ func (r *Controller) reconcileGone(ctx context.Context, key types.NamespacedName
 	if len(jobs.Items) > 0 {
 		return nil
 	}
-	if r.fws.has(key.Namespace) {
-		return r.fws.stop(ctx, key.Namespace)
-	}
-	return nil
+	return r.fws.Stop(ctx, key.Namespace)
 }
 
 // tasksNamed returns the tasks the framework launched for Jobs of that name,

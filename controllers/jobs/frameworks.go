@@ -2,130 +2,26 @@ package jobs
 
 import (
 	"context"
-	"fmt"
-	"sync"
 
-	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"meseta.dev/meseta/pkg/sdk"
 )
 
-// frameworks runs one framework (an SDK driver with a Queue) per namespace that
-// has Jobs, so that DRF is fair between namespaces. It is a manager.Runnable:
-// drivers live in its context, which outlives any one reconcile.
-type frameworks struct {
-	cl   cluster.Cluster
-	opts Options
-
-	ready   chan struct{} // closed once Start has set ctx
-	ctx     context.Context
-	mu      sync.Mutex
-	running map[string]*namespaceFramework
-	wg      sync.WaitGroup
-}
-
-// namespaceFramework is the framework of one namespace.
-type namespaceFramework struct {
-	driver *sdk.Driver
-	queue  *sdk.Queue
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-func newFrameworks(cl cluster.Cluster, opts Options) *frameworks {
-	return &frameworks{cl: cl, opts: opts, ready: make(chan struct{}), running: map[string]*namespaceFramework{}}
-}
-
-// Start keeps the drivers' context until ctx ends, then waits for them to stop
-// (each releases its Lease, so that a new leader takes over at once).
-func (f *frameworks) Start(ctx context.Context) error {
-	f.mu.Lock()
-	f.ctx = ctx
-	close(f.ready)
-	f.mu.Unlock()
-	<-ctx.Done()
-	f.wg.Wait()
-	return nil
-}
-
-// queue returns the Queue of the framework of namespace ns, starting the
-// framework first if it does not run.
-func (f *frameworks) queue(ctx context.Context, ns string) (*sdk.Queue, error) {
-	select {
-	case <-f.ready:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if nf, ok := f.running[ns]; ok {
-		return nf.queue, nil
-	}
-	if f.ctx.Err() != nil {
-		return nil, f.ctx.Err()
-	}
-	q := sdk.NewQueue(sdk.QueueOptions{})
-	fw := sdk.Framework{
-		Name:            f.opts.FrameworkName,
-		Namespace:       ns,
-		FailoverTimeout: f.opts.FailoverTimeout,
-		LeaseDuration:   f.opts.LeaseDuration,
-		RenewInterval:   f.opts.RenewInterval,
-		Suppressed:      true, // until the queue has tasks
-	}
-	d, err := sdk.New(f.cl, fw, q)
-	if err != nil {
-		return nil, fmt.Errorf("failed to make the framework of namespace %s: %w", ns, err)
-	}
-	dctx, cancel := context.WithCancel(f.ctx)
-	dctx = log.IntoContext(dctx, log.FromContext(f.ctx).WithName("jobs").WithValues("framework", klog.KRef(ns, fw.Name)))
-	nf := &namespaceFramework{driver: d, queue: q, cancel: cancel, done: make(chan struct{})}
-	f.running[ns] = nf
-	f.wg.Add(1)
-	go func() {
-		defer f.wg.Done()
-		defer close(nf.done)
-		if err := d.Start(dctx); err != nil {
-			log.FromContext(dctx).Error(err, "Framework stopped")
+// newFrameworks returns the frameworks of the jobs framework: one per
+// namespace that has Jobs, each an SDK driver with a Queue, so that DRF is
+// fair between namespaces.
+func newFrameworks(cl cluster.Cluster, opts Options) *sdk.PerNamespace[*sdk.Queue] {
+	spec := func(string) sdk.Framework {
+		return sdk.Framework{
+			Name:            opts.FrameworkName,
+			FailoverTimeout: opts.FailoverTimeout,
+			LeaseDuration:   opts.LeaseDuration,
+			RenewInterval:   opts.RenewInterval,
+			Suppressed:      true, // until the queue has tasks
 		}
-	}()
-	log.FromContext(ctx).Info("Started the jobs framework of a namespace", "namespace", ns)
-	return q, nil
-}
-
-// stop unregisters the framework of namespace ns, which has no Jobs left: its
-// Framework is deleted and its driver stopped.
-func (f *frameworks) stop(ctx context.Context, ns string) error {
-	f.mu.Lock()
-	nf, ok := f.running[ns]
-	delete(f.running, ns)
-	f.mu.Unlock()
-	if !ok {
-		return nil
 	}
-	log.FromContext(ctx).Info("Stopping the jobs framework of a namespace without jobs", "namespace", ns)
-	err := nf.driver.Teardown(ctx)
-	nf.cancel()
-	<-nf.done
-	return err
-}
-
-// existing returns the Queue of the framework of ns if it runs, else nil.
-func (f *frameworks) existing(ns string) *sdk.Queue {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if nf, ok := f.running[ns]; ok {
-		return nf.queue
-	}
-	return nil
-}
-
-// has reports whether the framework of ns runs.
-func (f *frameworks) has(ns string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	_, ok := f.running[ns]
-	return ok
+	return sdk.NewPerNamespace(cl, "jobs", spec, func(context.Context, string) *sdk.Queue {
+		return sdk.NewQueue(sdk.QueueOptions{})
+	})
 }

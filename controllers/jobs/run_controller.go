@@ -63,12 +63,12 @@ func (r *Controller) reconcileRun(ctx context.Context, job *v1alpha1.Job) (recon
 // none removes the job from it. A framework is started only to launch.
 func (r *Controller) queueLaunches(ctx context.Context, job *v1alpha1.Job, launches []launch) error {
 	if len(launches) == 0 {
-		if q := r.fws.existing(job.Namespace); q != nil {
+		if q, ok := r.fws.Existing(job.Namespace); ok {
 			q.Delete(job.Name)
 		}
 		return nil
 	}
-	q, err := r.fws.queue(ctx, job.Namespace)
+	q, err := r.fws.Get(ctx, job.Namespace)
 	if err != nil {
 		return err
 	}
