@@ -72,11 +72,20 @@ func (d *Driver) pendingCreates(ctx context.Context) time.Duration {
 }
 
 // outstanding returns the framework's outstanding offers, sorted by name, less
-// those claimed by an earlier decision; it forgets claims on closed offers.
+// those claimed by an earlier decision and those that its tasks waiting to be
+// bound name (launched by an earlier process of the framework, before a
+// failover); it forgets claims on closed offers.
 func (d *Driver) outstanding(ctx context.Context) ([]v1alpha1.Offer, error) {
 	list := &v1alpha1.OfferList{}
 	if err := d.cache.List(ctx, list, client.InNamespace(d.fw.Namespace)); err != nil {
 		return nil, fmt.Errorf("failed to list offers: %w", err)
+	}
+	var launched map[string]bool
+	if len(list.Items) > 0 {
+		var err error
+		if launched, err = d.offersOfWaitingTasks(ctx); err != nil {
+			return nil, err
+		}
 	}
 	now := d.now()
 	open := map[string]bool{}
@@ -87,7 +96,7 @@ func (d *Driver) outstanding(ctx context.Context) ([]v1alpha1.Offer, error) {
 			continue
 		}
 		open[o.Name] = true
-		if at, ok := d.claims[o.Name]; ok && now.Sub(at) < claimTTL {
+		if at, ok := d.claims[o.Name]; (ok && now.Sub(at) < claimTTL) || launched[o.Name] {
 			continue
 		}
 		out = append(out, *o.DeepCopy())
@@ -98,6 +107,26 @@ func (d *Driver) outstanding(ctx context.Context) ([]v1alpha1.Offer, error) {
 		}
 	}
 	slices.SortFunc(out, func(a, b v1alpha1.Offer) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// offersOfWaitingTasks returns the offers that the framework's tasks not yet
+// bound name: the master is about to accept them for those tasks.
+func (d *Driver) offersOfWaitingTasks(ctx context.Context) (map[string]bool, error) {
+	tasks := &v1alpha1.TaskList{}
+	if err := d.cache.List(ctx, tasks, client.InNamespace(d.fw.Namespace), client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("failed to list tasks: %w", err)
+	}
+	out := map[string]bool{}
+	for i := range tasks.Items {
+		t := &tasks.Items[i]
+		if t.Spec.Framework != d.fw.Name || t.Spec.NodeName != "" || t.IsTerminal() {
+			continue
+		}
+		for _, o := range t.Spec.Offers {
+			out[o] = true
+		}
+	}
 	return out, nil
 }
 
