@@ -232,11 +232,21 @@ func rawRunc(ctx context.Context, env *env, img string, n int) ([]time.Duration,
 		if err != nil {
 			return nil, err
 		}
-		start := time.Now()
-		out, err := exec.Command(env.runc, "--root", state, "run", "-d", "--bundle", filepath.Join(cdir, "bundle"), id).CombinedOutput()
-		ds = append(ds, time.Since(start))
+		// The container inherits runc's stdio: a file, not a pipe a caller
+		// would wait on until the container exits.
+		out, err := os.Create(filepath.Join(cdir, "output"))
 		if err != nil {
-			return nil, fmt.Errorf("runc run -d: %w: %s", err, out)
+			return nil, err
+		}
+		cmd := exec.Command(env.runc, "--root", state, "run", "-d", "--bundle", filepath.Join(cdir, "bundle"), id)
+		cmd.Stdout, cmd.Stderr = out, out
+		start := time.Now()
+		err = cmd.Run()
+		ds = append(ds, time.Since(start))
+		out.Close()
+		if err != nil {
+			data, _ := os.ReadFile(out.Name())
+			return nil, fmt.Errorf("runc run -d: %w: %s", err, data)
 		}
 		_ = exec.Command(env.runc, "--root", state, "delete", "-f", id).Run()
 		_ = store.Unmount(cdir)

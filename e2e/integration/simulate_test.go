@@ -1,0 +1,77 @@
+package integration
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"meseta.dev/meseta/apis/v1alpha1"
+	"meseta.dev/meseta/controllers"
+	"meseta.dev/meseta/pkg/agent/simulate"
+	"meseta.dev/meseta/pkg/master/mastertest"
+	"meseta.dev/meseta/pkg/resources"
+)
+
+// TestSimulatedAgents runs 50 simulated nodes against a master with every
+// controller: the nodes register, Ready, with a Lease each; a Job of sleeping
+// tasks completes on them, a Job whose command exits 3 fails with that exit
+// code, and a task that runs forever is killed, its final status written,
+// when it is deleted.
+func TestSimulatedAgents(t *testing.T) {
+	g := NewWithT(t)
+	m := mastertest.Start(t, mastertest.Options{Controllers: controllers.All()})
+	c := m.Client(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	nodes := simulate.NodeNames("simtest", 50)
+	f, err := simulate.NewFleet(simulate.Config{REST: m.RESTConfig(), Nodes: nodes,
+		Allocatable: resources.MustParse("cpus:2;mem:4Gi").ToAPI()})
+	g.Expect(err).NotTo(HaveOccurred())
+	go func() { _ = f.Run(ctx) }()
+	g.Eventually(f.Ready(), time.Minute).Should(BeClosed())
+
+	n := &v1alpha1.Node{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Name: nodes[49]}, n)).To(Succeed())
+	g.Expect(meta.IsStatusConditionTrue(n.Status.Conditions, v1alpha1.NodeReadyCondition)).To(BeTrue())
+	g.Expect(n.Status.Runtime).To(Equal(simulate.RuntimeName))
+	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: simulate.LeaseNamespace, Name: nodes[49]}, &coordinationv1.Lease{})).To(Succeed())
+
+	const ns = "sim"
+	g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	ok := newJob(ns, "sleepy", "sleep 1", func(s *v1alpha1.JobSpec) { s.Completions, s.Parallelism = ptr.To(int32(20)), ptr.To(int32(20)) })
+	bad := newJob(ns, "bad", "exit 3", func(s *v1alpha1.JobSpec) { s.BackoffLimit = ptr.To(int32(0)) })
+	forever := newJob(ns, "forever", "httpd -f", nil)
+	for _, j := range []*v1alpha1.Job{ok, bad, forever} {
+		g.Expect(c.Create(ctx, j)).To(Succeed())
+	}
+	g.Eventually(func(g Gomega) {
+		g.Expect(meta.IsStatusConditionTrue(getJob(g, c, ns, "sleepy").Status.Conditions, v1alpha1.JobCompleteCondition)).To(BeTrue())
+		g.Expect(meta.IsStatusConditionTrue(getJob(g, c, ns, "bad").Status.Conditions, v1alpha1.JobFailedCondition)).To(BeTrue())
+	}, time.Minute, 200*time.Millisecond).Should(Succeed())
+	failed := &v1alpha1.Task{}
+	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "bad-0-0"}, failed)).To(Succeed())
+	g.Expect(failed.Status.State).To(Equal(v1alpha1.TaskFailed))
+	g.Expect(failed.Status.ExitCode).To(HaveValue(Equal(int32(3))))
+
+	running := &v1alpha1.Task{}
+	key := client.ObjectKey{Namespace: ns, Name: "forever-0-0"}
+	g.Eventually(func(g Gomega) {
+		g.Expect(c.Get(ctx, key, running)).To(Succeed())
+		g.Expect(running.Status.State).To(Equal(v1alpha1.TaskRunning))
+		g.Expect(running.Finalizers).To(ContainElement(v1alpha1.TaskFinalizer))
+	}, time.Minute, 200*time.Millisecond).Should(Succeed())
+	g.Expect(c.Delete(ctx, &v1alpha1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "forever"}})).To(Succeed())
+	g.Expect(c.Delete(ctx, running)).To(Succeed())
+	g.Eventually(func() bool {
+		return apierrors.IsNotFound(c.Get(ctx, key, &v1alpha1.Task{}))
+	}, time.Minute, 200*time.Millisecond).Should(BeTrue(), "the finalizer is removed once the task is reported Killed")
+}
