@@ -52,7 +52,9 @@ func (c *cluster) startMasters() {
 			"--node-timeout", c.opts.nodeTimeout.String(), "--node-gone-timeout", "10m",
 			"--allocation-interval", "500ms", fmt.Sprintf("--leader-elect=%t", n > 1)}
 		if n > 1 {
-			m.args = append(m.args, "--etcd-initial-cluster", strings.Join(members, ","))
+			// A short leader Lease, so that a killed leader is replaced within seconds.
+			m.args = append(m.args, "--etcd-initial-cluster", strings.Join(members, ","),
+				"--leader-elect-lease-duration", "4s", "--leader-elect-renew-deadline", "3s", "--leader-elect-retry-period", "500ms")
 		}
 		m.args = append(m.args, c.opts.masterArgs...)
 	}

@@ -46,9 +46,9 @@ func (m *Master) startManager(ctx context.Context) (chan struct{}, error) {
 		LeaderElectionID:              LeaderElectionID,
 		LeaderElectionNamespace:       SystemNamespace,
 		LeaderElectionReleaseOnCancel: true,
-		LeaseDuration:                 ptr(15 * time.Second),
-		RenewDeadline:                 ptr(10 * time.Second),
-		RetryPeriod:                   ptr(2 * time.Second),
+		LeaseDuration:                 ptr(m.Config.Options.LeaderElection.LeaseDuration),
+		RenewDeadline:                 ptr(m.Config.Options.LeaderElection.RenewDeadline),
+		RetryPeriod:                   ptr(m.Config.Options.LeaderElection.RetryPeriod),
 		GracefulShutdownTimeout:       ptr(30 * time.Second),
 	})
 	if err != nil {

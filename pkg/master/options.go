@@ -34,10 +34,19 @@ type Options struct {
 	EtcdJoin bool
 	// LeaderElect runs the controllers only on the elected leader.
 	LeaderElect bool
+	// LeaderElection times the election: how long a leader's Lease lasts
+	// without renewal (how soon another master takes over from one that died),
+	// how long the leader keeps trying to renew, and how often candidates try.
+	LeaderElection LeaderElectionTiming
 	// AuditLog, when set, is the file the API server writes its audit log to.
 	AuditLog string
 	// Scheduling are the two-level scheduling settings.
 	Scheduling SchedulingOptions
+}
+
+// LeaderElectionTiming is the timing of the masters' leader election.
+type LeaderElectionTiming struct {
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 }
 
 // SchedulingOptions are the settings of the allocator and the lifecycle controllers.
@@ -78,6 +87,9 @@ func NewOptions() *Options {
 		BindAddress: "127.0.0.1",
 		Port:        6443,
 		LeaderElect: true,
+		LeaderElection: LeaderElectionTiming{
+			LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second,
+		},
 		Scheduling: SchedulingOptions{
 			AllocationInterval: time.Second,
 			NodeTimeout:        75 * time.Second,
@@ -104,6 +116,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.EtcdInitialCluster, "etcd-initial-cluster", o.EtcdInitialCluster, "Members of a new embedded etcd cluster as name=https://host:peerPort,... (default: this member alone).")
 	fs.BoolVar(&o.EtcdJoin, "etcd-join", o.EtcdJoin, "Join an existing embedded etcd cluster instead of creating one.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect a leader among masters to run the controllers.")
+	fs.DurationVar(&o.LeaderElection.LeaseDuration, "leader-elect-lease-duration", o.LeaderElection.LeaseDuration, "How long the leader's Lease lasts without renewal: a master that dies is replaced after this long.")
+	fs.DurationVar(&o.LeaderElection.RenewDeadline, "leader-elect-renew-deadline", o.LeaderElection.RenewDeadline, "How long the leader keeps trying to renew its Lease before it steps down; less than the lease duration.")
+	fs.DurationVar(&o.LeaderElection.RetryPeriod, "leader-elect-retry-period", o.LeaderElection.RetryPeriod, "How often masters try to acquire or renew the leader's Lease; less than the renew deadline.")
 	fs.StringVar(&o.AuditLog, "audit-log", o.AuditLog, "File the API server writes its audit log to (empty: no audit log).")
 	fs.DurationVar(&o.Scheduling.AllocationInterval, "allocation-interval", o.Scheduling.AllocationInterval, "How often the allocator makes offers.")
 	fs.DurationVar(&o.Scheduling.OfferTimeout, "offer-timeout", o.Scheduling.OfferTimeout, "Expire unused offers after this long (0: never).")
@@ -186,6 +201,11 @@ func (c CompletedOptions) Validate() error {
 	}
 	if len(c.EtcdServers) > 0 && (c.EtcdInitialCluster != "" || c.EtcdJoin) {
 		errs = append(errs, field.Forbidden(field.NewPath("--etcd-initial-cluster"), "cannot be combined with --etcd-servers"))
+	}
+	if le := c.LeaderElection; le.RetryPeriod <= 0 || le.RenewDeadline <= le.RetryPeriod || le.LeaseDuration <= le.RenewDeadline {
+		errs = append(errs, field.Invalid(field.NewPath("--leader-elect-lease-duration"),
+			fmt.Sprintf("%v, --leader-elect-renew-deadline=%v, --leader-elect-retry-period=%v", le.LeaseDuration, le.RenewDeadline, le.RetryPeriod),
+			"must satisfy lease duration > renew deadline > retry period > 0"))
 	}
 	if c.Scheduling.AllocationInterval <= 0 {
 		errs = append(errs, field.Invalid(field.NewPath("--allocation-interval"), c.Scheduling.AllocationInterval.String(), "must be positive"))
