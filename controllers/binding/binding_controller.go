@@ -57,7 +57,7 @@ type Options struct {
 	// do not wait once all have appeared. A task that names an offer already
 	// accepted for others is dropped.
 	BatchWindow time.Duration
-	// MaxBatchWait bounds the wait for the rest of a launch (default 5s): the
+	// MaxBatchWait bounds the wait for the rest of a launch (default 2s): the
 	// group is decided once no task of it appeared for this long, so a large
 	// launch that a loaded framework creates (or a loaded watch delivers)
 	// slowly is not cut short.
@@ -78,7 +78,7 @@ func (o Options) complete() Options {
 		o.BatchWindow = 25 * time.Millisecond
 	}
 	if o.MaxBatchWait <= 0 {
-		o.MaxBatchWait = 5 * time.Second
+		o.MaxBatchWait = 2 * time.Second
 	}
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = 5 * time.Second
