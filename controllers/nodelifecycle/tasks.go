@@ -1,6 +1,7 @@
 package nodelifecycle
 
 import (
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -35,8 +36,15 @@ type TaskAction struct {
 //     deleted loses the agent's finalizer once it is terminal.
 //   - Draining (any liveness but Gone): a non-terminal task not yet being
 //     deleted is deleted.
+//
+// A task an operator placed on the node (spec.nodeName without offers) that
+// the master has not admitted yet is left to admission, which judges it
+// (Error for a node that does not exist).
 func TaskActionFor(t *v1alpha1.Task, l Liveness, draining bool, message string) (TaskAction, bool) {
 	a := TaskAction{Task: types.NamespacedName{Namespace: t.Namespace, Name: t.Name}, UID: t.UID}
+	if awaitingAdmission(t) {
+		return a, false
+	}
 	terminal := t.IsTerminal()
 	deleting := !t.DeletionTimestamp.IsZero()
 	switch l {
@@ -53,6 +61,13 @@ func TaskActionFor(t *v1alpha1.Task, l Liveness, draining bool, message string) 
 	}
 	a.Delete = draining && !terminal && !deleting
 	return a, a.State != "" || a.Delete
+}
+
+// awaitingAdmission reports whether t was placed on its node by an operator
+// and is neither admitted (a True Bound condition) nor started.
+func awaitingAdmission(t *v1alpha1.Task) bool {
+	return len(t.Spec.Offers) == 0 && t.Status.State == "" && t.DeletionTimestamp.IsZero() &&
+		!meta.IsStatusConditionTrue(t.Status.Conditions, v1alpha1.TaskBoundCondition)
 }
 
 // remaining counts the tasks that have not reached a terminal state.

@@ -10,18 +10,29 @@ import (
 	"meseta.dev/meseta/apis/v1alpha1"
 )
 
-// task returns a task bound to node-a in state s; deleting sets its deletion
-// timestamp and the agent's finalizer.
+// task returns a task bound to node-a on an offer, in state s; deleting sets
+// its deletion timestamp and the agent's finalizer.
 func task(name string, s v1alpha1.TaskState, deleting bool) v1alpha1.Task {
 	t := v1alpha1.Task{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "team-a", UID: types.UID("uid-" + name)},
-		Spec:       v1alpha1.TaskSpec{Framework: "fw", NodeName: "node-a"},
+		Spec:       v1alpha1.TaskSpec{Framework: "fw", NodeName: "node-a", Offers: []string{"fw-node-a-1"}},
 		Status:     v1alpha1.TaskStatus{State: s},
 	}
 	if deleting {
 		now := metav1.NewTime(t0)
 		t.DeletionTimestamp = &now
 		t.Finalizers = []string{v1alpha1.TaskFinalizer}
+	}
+	return t
+}
+
+// placed returns a task an operator placed on node-a (no offers), admitted
+// (a True Bound condition) or not.
+func placed(admitted bool) v1alpha1.Task {
+	t := task("placed", "", false)
+	t.Spec.Offers = nil
+	if admitted {
+		t.Status.Conditions = []metav1.Condition{{Type: v1alpha1.TaskBoundCondition, Status: metav1.ConditionTrue, Reason: "Admitted"}}
 	}
 	return t
 }
@@ -47,6 +58,9 @@ func TestTaskActionFor(t *testing.T) {
 			want: want{ok: true, state: v1alpha1.TaskUnreachable, reason: v1alpha1.ReasonAgentDisconnected}},
 		{name: "unreachable: staging without a status turns unreachable", task: task("t", "", false), liveness: Unreachable,
 			want: want{ok: true, state: v1alpha1.TaskUnreachable, reason: v1alpha1.ReasonAgentDisconnected}},
+		{name: "gone: a task an operator placed, not yet admitted, is left to admission", task: placed(false), liveness: Gone},
+		{name: "gone: a task an operator placed and the master admitted turns gone", task: placed(true), liveness: Gone,
+			want: want{ok: true, state: v1alpha1.TaskGone, reason: v1alpha1.ReasonAgentRemoved}},
 		{name: "unreachable: a deleted task turns unreachable too", task: task("t", v1alpha1.TaskKilling, true), liveness: Unreachable,
 			want: want{ok: true, state: v1alpha1.TaskUnreachable, reason: v1alpha1.ReasonAgentDisconnected}},
 		{name: "unreachable: once", task: task("t", v1alpha1.TaskUnreachable, false), liveness: Unreachable},
