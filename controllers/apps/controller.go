@@ -90,7 +90,7 @@ func New(mgr ctrl.Manager, opts Options) (*Controller, error) {
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named("apps").
 		For(&v1alpha1.App{}).
-		Watches(&v1alpha1.Task{}, handler.EnqueueRequestsFromMapFunc(r.appOfTask),
+		Watches(&v1alpha1.Task{}, handler.EnqueueRequestsFromMapFunc(sdk.RequestsByAnnotation(AnnotationApp)),
 			builder.WithPredicates(predicate.NewPredicateFuncs(r.isOurTask))).
 		WatchesRawSource(source.Channel(r.events, &handler.EnqueueRequestForObject{})).
 		// Names are unique per process; tests run several masters in one.
@@ -115,15 +115,6 @@ func (r *Controller) notify(ctx context.Context, ns, app string) {
 func (r *Controller) isOurTask(obj client.Object) bool {
 	t, ok := obj.(*v1alpha1.Task)
 	return ok && t.Spec.Framework == r.opts.FrameworkName && t.Annotations[AnnotationApp] != ""
-}
-
-// appOfTask maps a task to its App.
-func (r *Controller) appOfTask(_ context.Context, obj client.Object) []reconcile.Request {
-	name := obj.GetAnnotations()[AnnotationApp]
-	if name == "" {
-		return nil
-	}
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}}}
 }
 
 // Reconcile brings one App, its tasks and its status up to date.

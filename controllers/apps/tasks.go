@@ -154,19 +154,7 @@ func taskFor(app *v1alpha1.App, version string, l launch) v1alpha1.Task {
 		LabelSeq: strconv.Itoa(l.seq), LabelFailures: strconv.Itoa(int(l.failures)),
 	}
 	t.Annotations = map[string]string{AnnotationApp: app.Name}
-	for _, e := range []v1alpha1.EnvVar{{Name: "MESETA_APP_NAME", Value: app.Name}, {Name: "MESETA_APP_VERSION", Value: version}, {Name: "MESETA_TASK_NAME", Value: name}} {
-		if !hasEnv(t.Spec.Container.Env, e.Name) {
-			t.Spec.Container.Env = append(t.Spec.Container.Env, e)
-		}
-	}
+	sdk.DefaultEnv(&t, v1alpha1.EnvVar{Name: "MESETA_APP_NAME", Value: app.Name},
+		v1alpha1.EnvVar{Name: "MESETA_APP_VERSION", Value: version}, v1alpha1.EnvVar{Name: "MESETA_TASK_NAME", Value: name})
 	return t
-}
-
-func hasEnv(env []v1alpha1.EnvVar, name string) bool {
-	for _, e := range env {
-		if e.Name == name {
-			return true
-		}
-	}
-	return false
 }

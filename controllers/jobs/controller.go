@@ -102,7 +102,7 @@ func New(mgr ctrl.Manager, opts Options) (*Controller, error) {
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named("jobs").
 		For(&v1alpha1.Job{}).
-		Watches(&v1alpha1.Task{}, handler.EnqueueRequestsFromMapFunc(r.jobOfTask),
+		Watches(&v1alpha1.Task{}, handler.EnqueueRequestsFromMapFunc(sdk.RequestsByAnnotation(AnnotationJob)),
 			builder.WithPredicates(predicate.NewPredicateFuncs(r.isOurTask))).
 		Watches(&v1alpha1.Job{}, handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &v1alpha1.Job{}, handler.OnlyControllerOwner())).
 		// Names are unique per process; tests run several masters in one.
@@ -118,15 +118,6 @@ func New(mgr ctrl.Manager, opts Options) (*Controller, error) {
 func (r *Controller) isOurTask(obj client.Object) bool {
 	t, ok := obj.(*v1alpha1.Task)
 	return ok && t.Spec.Framework == r.opts.FrameworkName && t.Annotations[AnnotationJob] != ""
-}
-
-// jobOfTask maps a task to its Job.
-func (r *Controller) jobOfTask(_ context.Context, obj client.Object) []reconcile.Request {
-	name := obj.GetAnnotations()[AnnotationJob]
-	if name == "" {
-		return nil
-	}
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: obj.GetNamespace(), Name: name}}}
 }
 
 // Reconcile brings one Job, its tasks or runs, and its status up to date.

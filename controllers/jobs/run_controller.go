@@ -108,19 +108,7 @@ func taskFor(job *v1alpha1.Job, l launch) v1alpha1.Task {
 	t := sdk.NewTask(sdk.TaskName(job.Name, index, attempt), job.Spec.Template)
 	t.Labels = map[string]string{LabelJobUID: string(job.UID), LabelIndex: index, LabelAttempt: attempt}
 	t.Annotations = map[string]string{AnnotationJob: job.Name}
-	for _, e := range []v1alpha1.EnvVar{{Name: "MESETA_JOB_NAME", Value: job.Name}, {Name: "MESETA_JOB_INDEX", Value: index}, {Name: "MESETA_JOB_ATTEMPT", Value: attempt}} {
-		if !hasEnv(t.Spec.Container.Env, e.Name) {
-			t.Spec.Container.Env = append(t.Spec.Container.Env, e)
-		}
-	}
+	sdk.DefaultEnv(&t, v1alpha1.EnvVar{Name: "MESETA_JOB_NAME", Value: job.Name},
+		v1alpha1.EnvVar{Name: "MESETA_JOB_INDEX", Value: index}, v1alpha1.EnvVar{Name: "MESETA_JOB_ATTEMPT", Value: attempt})
 	return t
-}
-
-func hasEnv(env []v1alpha1.EnvVar, name string) bool {
-	for _, e := range env {
-		if e.Name == name {
-			return true
-		}
-	}
-	return false
 }
