@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -78,12 +79,10 @@ func (b *Binder) bind(ctx context.Context, ns string, bd Bind, tasks map[string]
 		b.settleLost(ctx, keys[len(accepted)])
 		b.ledger.Unclaim(keys...)
 		b.opts.Trigger()
-		var errs []error
-		for _, name := range bd.Tasks {
-			errs = append(errs, b.drop(ctx, tasks[name], Drop{Task: name, State: v1alpha1.TaskDropped,
-				Reason: v1alpha1.ReasonInvalidOffers, Message: lost.msg}))
-		}
-		return reconcile.Result{}, errors.Join(errs...)
+		return reconcile.Result{}, concurrently(len(bd.Tasks), func(i int) error {
+			return b.drop(ctx, tasks[bd.Tasks[i]], Drop{Task: bd.Tasks[i], State: v1alpha1.TaskDropped,
+				Reason: v1alpha1.ReasonInvalidOffers, Message: lost.msg})
+		})
 	default:
 		// A transient error: the offers accepted so far hold the tasks (the next
 		// reconcile sees them accepted for the tasks and goes on).
@@ -102,13 +101,9 @@ func (b *Binder) bind(ctx context.Context, ns string, bd Bind, tasks map[string]
 		b.opts.Trigger()
 		metricsAccepted.Add(float64(len(accepted)))
 	}
-	var errs []error
-	for _, lt := range lts {
-		if err := b.setNode(ctx, tasks[lt.Key.Name], bd.Node); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return reconcile.Result{}, errors.Join(errs...)
+	return reconcile.Result{}, concurrently(len(lts), func(i int) error {
+		return b.setNode(ctx, tasks[lts[i].Key.Name], bd.Node)
+	})
 }
 
 // settleLost updates the ledger for the offer that could not be accepted:
@@ -207,15 +202,22 @@ func (b *Binder) fresh(ctx context.Context, key types.NamespacedName, tasks []st
 
 // setNode binds a task: it sets spec.nodeName under a resourceVersion
 // precondition, so that a task another writer ended meanwhile is not bound.
-// On a conflict it reads the task again: still waiting, it tries again; ended
-// or gone, it releases what the task held in the ledger (its offers stay
+// The same write adds the agent's finalizer (v1alpha1.TaskFinalizer), which
+// the agent would otherwise add in a write of its own before it launches: a
+// bound task is then never deleted without its agent (or, for a node that is
+// gone, the node lifecycle) writing its final status. On a conflict it reads
+// the task again: still waiting, it tries again; ended, being deleted or
+// gone, it releases what the task held in the ledger (its offers stay
 // Accepted, unused).
 func (b *Binder) setNode(ctx context.Context, t *v1alpha1.Task, node string) error {
 	key := client.ObjectKeyFromObject(t)
-	rv := t.ResourceVersion
+	rv, finalizers := t.ResourceVersion, t.Finalizers
 	for attempt := 0; attempt < 5; attempt++ {
+		if !slices.Contains(finalizers, v1alpha1.TaskFinalizer) {
+			finalizers = append(slices.Clone(finalizers), v1alpha1.TaskFinalizer)
+		}
 		body, _ := json.Marshal(map[string]any{
-			"metadata": map[string]any{"uid": t.UID, "resourceVersion": rv},
+			"metadata": map[string]any{"uid": t.UID, "resourceVersion": rv, "finalizers": finalizers},
 			"spec":     map[string]any{"nodeName": node},
 		})
 		obj := &v1alpha1.Task{}
@@ -243,13 +245,13 @@ func (b *Binder) setNode(ctx context.Context, t *v1alpha1.Task, node string) err
 		case fresh.Spec.NodeName == node:
 			b.x.markDecided(t.UID, b.opts.Clock.Now())
 			return nil // bound already (an earlier answer was lost)
-		case fresh.IsTerminal() || fresh.Spec.NodeName != "":
-			log.FromContext(ctx).Info("Task ended or was placed elsewhere while it was being bound",
+		case fresh.IsTerminal() || fresh.Spec.NodeName != "" || fresh.DeletionTimestamp != nil:
+			log.FromContext(ctx).Info("Task ended, was deleted or was placed elsewhere while it was being bound",
 				"task", key, "state", fresh.Status.State, "node", fresh.Spec.NodeName)
 			b.ledger.RemoveTask(key, t.UID, fresh.IsTerminal())
 			return nil
 		}
-		rv = fresh.ResourceVersion
+		rv, finalizers = fresh.ResourceVersion, fresh.Finalizers
 	}
 	return fmt.Errorf("failed to bind task %s to node %s: too many conflicts", key, node)
 }
@@ -348,4 +350,28 @@ func ledgerOfferOf(o *v1alpha1.Offer) (ledger.Offer, error) {
 		lo.ExpiresAt = o.Spec.ExpiresAt.Time
 	}
 	return lo, nil
+}
+
+// writeConcurrency is how many writes of one decision are made at once.
+const writeConcurrency = 16
+
+// concurrently calls fn(0) to fn(n-1), writeConcurrency at once, and returns
+// their errors joined.
+func concurrently(n int, fn func(i int) error) error {
+	errs := make([]error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(n, writeConcurrency) {
+		wg.Go(func() {
+			for i := range next {
+				errs[i] = fn(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
 }

@@ -267,9 +267,9 @@ func (b *Binder) Reconcile(ctx context.Context, req reconcile.Request) (reconcil
 		byName[t.Name] = t
 	}
 	var errs []error
-	for _, d := range out.Drops {
-		errs = append(errs, b.drop(ctx, byName[d.Task], d))
-	}
+	errs = append(errs, concurrently(len(out.Drops), func(i int) error {
+		return b.drop(ctx, byName[out.Drops[i].Task], out.Drops[i])
+	}))
 	for _, bind := range out.Binds {
 		res, err := b.bind(ctx, req.Namespace, bind, byName)
 		if err != nil {

@@ -64,15 +64,15 @@ func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duratio
 	if err != nil {
 		return err
 	}
-	queues := make([]*sdk.Queue, frameworks)
+	loads := make([]*relauncher, frameworks)
 	drivers := make([]*sdk.Driver, frameworks)
-	for i := range queues {
+	for i := range loads {
 		ns := fmt.Sprintf("api-%02d", i)
 		if err := ensureNamespace(ctx, c, ns); err != nil {
 			return err
 		}
-		queues[i] = sdk.NewQueue(sdk.QueueOptions{})
-		if drivers[i], err = sdk.Register(mgr, sdk.Framework{Name: "load", Namespace: ns}, queues[i]); err != nil {
+		loads[i] = newRelauncher(fmt.Sprintf("load-%d", i), "load", tasks/frameworks)
+		if drivers[i], err = sdk.Register(mgr, sdk.Framework{Name: "load", Namespace: ns}, loads[i].queue); err != nil {
 			return err
 		}
 	}
@@ -83,13 +83,8 @@ func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duratio
 	rec.start()
 	go probe(ctx, rest.CopyConfig(cfg), nodes)
 	start := time.Now()
-	for i, q := range queues {
-		group := make([]v1alpha1.Task, tasks/frameworks)
-		for j := range group {
-			group[j].Name = sdk.TaskName("load", strconv.Itoa(j))
-			group[j].Spec.TaskTemplate = benchTemplate()
-		}
-		q.Set(fmt.Sprintf("load-%d", i), sdk.Group{Tasks: group})
+	for _, l := range loads {
+		l.start()
 	}
 	ok := tr.waitRunning(ctx, tasks, 30*time.Minute)
 	_, running, _, lastRunning := tr.counts()

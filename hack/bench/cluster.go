@@ -115,6 +115,34 @@ func (m *master) rssBytes() (int64, error) {
 	return 0, errors.New("no VmRSS in /proc status")
 }
 
+// cpuSeconds returns the CPU time (user and system) the master process used.
+func (m *master) cpuSeconds() (float64, error) {
+	return processCPUSeconds(m.cmd.Process.Pid)
+}
+
+// processCPUSeconds reads a process's user and system CPU time from /proc.
+func processCPUSeconds(pid int) (float64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command name (which may hold spaces) start after ")".
+	i := strings.LastIndexByte(string(data), ')')
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return (utime + stime) / clockTicks, nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times on Linux.
+const clockTicks = 100
+
 // etcdBytes returns the size of the embedded etcd's database file.
 func (m *master) etcdBytes() (int64, error) {
 	var size int64

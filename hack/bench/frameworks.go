@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -68,8 +70,8 @@ func launchQueue(ctx context.Context, m *master, n int) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	q := sdk.NewQueue(sdk.QueueOptions{})
-	d, err := sdk.Register(mgr, sdk.Framework{Name: "launch", Namespace: benchNamespace}, q)
+	rl := newRelauncher("launch", "launch", n)
+	d, err := sdk.Register(mgr, sdk.Framework{Name: "launch", Namespace: benchNamespace}, rl.queue)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -77,14 +79,68 @@ func launchQueue(ctx context.Context, m *master, n int) (time.Time, error) {
 	if err := waitActive(ctx, d); err != nil {
 		return time.Time{}, err
 	}
-	tasks := make([]v1alpha1.Task, n)
-	for i := range tasks {
-		tasks[i].Name = sdk.TaskName("launch", strconv.Itoa(i))
-		tasks[i].Spec.TaskTemplate = benchTemplate()
-	}
 	start := time.Now()
-	q.Set("launch", sdk.Group{Tasks: tasks})
+	rl.start()
 	return start, nil
+}
+
+// relauncher is a raw SDK framework's own bookkeeping: an sdk.Queue of n
+// tasks that run until deleted, and, as a framework must, a relaunch under a
+// new name of every task the master Dropped (never launched: its offer was
+// rescinded, or accepted before the task arrived).
+type relauncher struct {
+	key   string
+	queue *sdk.Queue
+
+	mu       sync.Mutex
+	tasks    []v1alpha1.Task
+	index    map[string]int // task name -> its place in tasks
+	attempts int
+}
+
+func newRelauncher(key, prefix string, n int) *relauncher {
+	r := &relauncher{key: key, tasks: make([]v1alpha1.Task, n), index: map[string]int{}}
+	for i := range r.tasks {
+		r.tasks[i].Name = sdk.TaskName(prefix, strconv.Itoa(i))
+		r.tasks[i].Spec.TaskTemplate = benchTemplate()
+		r.index[r.tasks[i].Name] = i
+	}
+	r.queue = sdk.NewQueue(sdk.QueueOptions{OnStatus: r.onStatus})
+	return r
+}
+
+// start hands the tasks to the queue.
+func (r *relauncher) start() {
+	r.mu.Lock()
+	tasks := slices.Clone(r.tasks)
+	r.mu.Unlock()
+	r.queue.Set(r.key, sdk.Group{Tasks: tasks})
+}
+
+// relaunched is how many tasks were launched again after a drop.
+func (r *relauncher) relaunched() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.attempts
+}
+
+func (r *relauncher) onStatus(_ context.Context, t *v1alpha1.Task) {
+	if t.Status.State != v1alpha1.TaskDropped {
+		return
+	}
+	r.mu.Lock()
+	i, ok := r.index[t.Name]
+	if !ok {
+		r.mu.Unlock()
+		return
+	}
+	r.attempts++
+	delete(r.index, t.Name)
+	r.tasks[i].Name = sdk.TaskName(t.Name, "r"+strconv.Itoa(r.attempts))
+	r.index[r.tasks[i].Name] = i
+	tasks := slices.Clone(r.tasks)
+	r.mu.Unlock()
+	r.queue.Set(r.key, sdk.Group{Tasks: tasks})
 }
 
 // acceptAll is a framework that accepts every offer it gets with one small

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -57,16 +58,25 @@ func runLaunch(ctx context.Context, env *env, size launchSize, params string,
 	if err != nil {
 		return err
 	}
+	writesBefore, _ := m.apiWrites(ctx)
+	fsyncBefore, _ := m.etcdFsyncs(ctx)
+	cpuBefore, _ := m.cpuSeconds()
+	selfBefore, _ := processCPUSeconds(os.Getpid())
 	start, err := launch(ctx, m, size.tasks)
 	if err != nil {
 		return err
 	}
 	ok := tr.waitRunning(ctx, size.tasks, 15*time.Minute)
+	reportCosts(ctx, env, m, "launch-throughput", params, size.tasks, time.Since(start), writesBefore, fsyncBefore)
+	reportCPU(env, m, "launch-throughput", params, size.tasks, time.Since(start), cpuBefore, selfBefore)
 	bound, running, lastBound, lastRunning := tr.counts()
 	note := ""
 	if !ok {
 		note = fmt.Sprintf("only %d bound and %d Running after 15 minutes", bound, running)
 		lastRunning = time.Now()
+	}
+	if env.timeline {
+		fmt.Fprintf(os.Stderr, "bench: %s: per second since the launch:\n%s", params, tr.timeline(start))
 	}
 	placed := float64(bound) / lastBound.Sub(start).Seconds()
 	run := float64(running) / lastRunning.Sub(start).Seconds()
@@ -115,4 +125,39 @@ func ensureNamespace(ctx context.Context, c client.Client, name string) error {
 		return err
 	}
 	return nil
+}
+
+// reportCosts adds what a launch of n tasks cost the master over elapsed: its
+// mutating API calls per task (the breakdown on stderr with -timeline) and
+// the embedded etcd's fsyncs.
+func reportCosts(ctx context.Context, env *env, m *master, scenario, params string, n int, elapsed time.Duration,
+	writesBefore writeCounts, fsyncBefore fsyncs) {
+	if writes, err := m.apiWrites(ctx); err == nil && writesBefore != nil {
+		d := writes.since(writesBefore)
+		env.report.add(Row{Scenario: scenario, Params: params, Measure: "API writes per task", Value: d.total() / float64(n), Unit: "calls",
+			Note: fmt.Sprintf("%.0f mutating calls in %.1fs, %.0f/s", d.total(), elapsed.Seconds(), d.total()/elapsed.Seconds())})
+		if env.timeline {
+			fmt.Fprintf(os.Stderr, "bench: %s: mutating calls:\n%s", params, d.perTask(n))
+		}
+	}
+	if f, err := m.etcdFsyncs(ctx); err == nil && f.count > fsyncBefore.count {
+		count, secs := f.count-fsyncBefore.count, f.seconds-fsyncBefore.seconds
+		env.report.add(Row{Scenario: scenario, Params: params, Measure: "etcd WAL fsync", Value: 1000 * secs / count, Unit: "ms avg",
+			Note: fmt.Sprintf("%.0f fsyncs, %.1fs of %.1fs spent in fsync", count, secs, elapsed.Seconds())})
+	}
+}
+
+// reportCPU adds the CPU time the master, and this process (the simulated
+// nodes, the frameworks and the watchers), spent per task over elapsed.
+func reportCPU(env *env, m *master, scenario, params string, n int, elapsed time.Duration, masterBefore, selfBefore float64) {
+	if cpu, err := m.cpuSeconds(); err == nil {
+		used := cpu - masterBefore
+		env.report.add(Row{Scenario: scenario, Params: params, Measure: "master CPU per task", Value: 1000 * used / float64(n), Unit: "ms",
+			Note: fmt.Sprintf("%.1f CPU-s in %.1fs (%.2f cores)", used, elapsed.Seconds(), used/elapsed.Seconds())})
+	}
+	if cpu, err := processCPUSeconds(os.Getpid()); err == nil {
+		used := cpu - selfBefore
+		env.report.add(Row{Scenario: scenario, Params: params, Measure: "nodes+frameworks CPU per task", Value: 1000 * used / float64(n), Unit: "ms",
+			Note: fmt.Sprintf("%.1f CPU-s in %.1fs (%.2f cores; simulated nodes, frameworks, watchers)", used, elapsed.Seconds(), used/elapsed.Seconds())})
+	}
 }

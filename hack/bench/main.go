@@ -21,6 +21,9 @@ import (
 type env struct {
 	// short runs the small sizes.
 	short bool
+	// timeline prints, per launch, how many tasks were created, bound and
+	// Running in each second.
+	timeline bool
 	// meseta, runc and images are the built binaries and test images.
 	meseta, runc, images string
 	// tmp holds the masters' data dirs.
@@ -49,6 +52,7 @@ func main() {
 	only := flag.String("bench", os.Getenv("BENCH"), "comma-separated scenarios to run (default: $BENCH, else all): "+names())
 	out := flag.String("out", filepath.Join(bin, "bench.json"), "where to write the JSON report")
 	flag.BoolVar(&e.short, "short", os.Getenv("BENCH_SHORT") != "", "run small sizes only (default: $BENCH_SHORT set)")
+	flag.BoolVar(&e.timeline, "timeline", false, "print each launch's per-second counts of tasks created, bound and Running")
 	flag.StringVar(&e.meseta, "meseta", filepath.Join(bin, "meseta"), "the meseta binary")
 	flag.StringVar(&e.runc, "runc", filepath.Join(bin, "runc"), "the runc binary")
 	flag.StringVar(&e.images, "images", filepath.Join(bin, "images"), "the test images (make images)")

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 // bound to a node and first seen Running.
 type tracker struct {
 	mu      sync.Mutex
+	created map[string]time.Time
 	bound   map[string]time.Time
 	running map[string]time.Time
 	// lastBound and lastRunning are when the last task was first seen so.
@@ -39,7 +42,10 @@ func trackTasks(ctx context.Context, m *master, namespace string) (*tracker, err
 	if err != nil {
 		return nil, err
 	}
-	t := &tracker{bound: map[string]time.Time{}, running: map[string]time.Time{}, changed: make(chan struct{}, 1)}
+	t := &tracker{
+		created: map[string]time.Time{}, bound: map[string]time.Time{}, running: map[string]time.Time{},
+		changed: make(chan struct{}, 1),
+	}
 	see := func(obj any) {
 		if task, ok := obj.(*v1alpha1.Task); ok {
 			t.see(task)
@@ -60,6 +66,9 @@ func (t *tracker) see(task *v1alpha1.Task) {
 	key := client.ObjectKeyFromObject(task).String()
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if _, ok := t.created[key]; !ok {
+		t.created[key] = now
+	}
 	if _, ok := t.bound[key]; !ok && task.Spec.NodeName != "" {
 		t.bound[key], t.lastBound = now, now
 	}
@@ -104,4 +113,29 @@ func (t *tracker) waitRunning(ctx context.Context, n int, timeout time.Duration)
 			return false
 		}
 	}
+}
+
+// timeline returns, for each second since start until the last task ran, how
+// many tasks had been seen created, bound and Running by then: where a launch
+// spends its time.
+func (t *tracker) timeline(start time.Time) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	seconds := int(t.lastRunning.Sub(start)/time.Second) + 1
+	perSecond := func(m map[string]time.Time) []int {
+		n := make([]int, max(seconds, 1))
+		for _, at := range m {
+			if i := int(at.Sub(start) / time.Second); i >= 0 && i < len(n) {
+				n[i]++
+			}
+		}
+		return n
+	}
+	created, bound, running := perSecond(t.created), perSecond(t.bound), perSecond(t.running)
+	var b strings.Builder
+	b.WriteString("  second  created  bound  Running\n")
+	for i := range created {
+		fmt.Fprintf(&b, "  %6d  %7d  %5d  %7d\n", i, created[i], bound[i], running[i])
+	}
+	return b.String()
 }

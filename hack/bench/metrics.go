@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"k8s.io/client-go/kubernetes"
+)
+
+// writeCounts is how many mutating API calls the master served, by
+// "resource/subresource VERB".
+type writeCounts map[string]float64
+
+// total returns the sum over every resource.
+func (w writeCounts) total() float64 {
+	var n float64
+	for _, v := range w {
+		n += v
+	}
+	return n
+}
+
+// since returns what happened between before and w.
+func (w writeCounts) since(before writeCounts) writeCounts {
+	out := writeCounts{}
+	for k, v := range w {
+		if d := v - before[k]; d > 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// perTask formats the calls per task, largest first.
+func (w writeCounts) perTask(tasks int) string {
+	keys := make([]string, 0, len(w))
+	for k := range w {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return w[keys[i]] > w[keys[j]] })
+	var b strings.Builder
+	for _, k := range keys {
+		if per := w[k] / float64(tasks); per >= 0.01 {
+			fmt.Fprintf(&b, "  %-40s %8.0f  %5.2f per task\n", k, w[k], per)
+		}
+	}
+	return b.String()
+}
+
+// mutatingVerbs are the verbs of apiserver_request_total that write.
+var mutatingVerbs = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "APPLY": true, "DELETE": true}
+
+// apiWrites reads the master's apiserver_request_total and returns its
+// mutating calls.
+func (m *master) apiWrites(ctx context.Context) (writeCounts, error) {
+	cs, err := kubernetes.NewForConfig(m.config())
+	if err != nil {
+		return nil, err
+	}
+	data, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the master's metrics: %w", err)
+	}
+	out := writeCounts{}
+	for _, line := range strings.Split(string(data), "\n") {
+		name, labels, value, ok := parseSample(line)
+		if !ok || name != "apiserver_request_total" || !mutatingVerbs[labels["verb"]] {
+			continue
+		}
+		key := labels["resource"]
+		if s := labels["subresource"]; s != "" {
+			key += "/" + s
+		}
+		out[key+" "+labels["verb"]] += value
+	}
+	return out, nil
+}
+
+// fsyncs is what the embedded etcd's write-ahead log spent in fsync.
+type fsyncs struct {
+	count   float64
+	seconds float64
+}
+
+// etcdFsyncs reads the embedded etcd's own metrics (its client port, with
+// the master's etcd client certificate).
+func (m *master) etcdFsyncs(ctx context.Context) (fsyncs, error) {
+	raw, err := os.ReadFile(filepath.Join(m.dataDir, "etcd", "ports.json"))
+	if err != nil {
+		return fsyncs{}, err
+	}
+	var ports struct {
+		Client int `json:"client"`
+	}
+	if err := json.Unmarshal(raw, &ports); err != nil {
+		return fsyncs{}, err
+	}
+	pki := filepath.Join(m.dataDir, "pki")
+	cert, err := tls.LoadX509KeyPair(filepath.Join(pki, "etcd-client.crt"), filepath.Join(pki, "etcd-client.key"))
+	if err != nil {
+		return fsyncs{}, err
+	}
+	ca, err := os.ReadFile(filepath.Join(pki, "ca.crt"))
+	if err != nil {
+		return fsyncs{}, err
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool}}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://127.0.0.1:"+strconv.Itoa(ports.Client)+"/metrics", nil)
+	if err != nil {
+		return fsyncs{}, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fsyncs{}, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fsyncs{}, err
+	}
+	var f fsyncs
+	for _, line := range strings.Split(string(data), "\n") {
+		switch name, _, value, _ := parseSample(line); name {
+		case "etcd_disk_wal_fsync_duration_seconds_count":
+			f.count = value
+		case "etcd_disk_wal_fsync_duration_seconds_sum":
+			f.seconds = value
+		}
+	}
+	return f, nil
+}
+
+// parseSample parses one line of the Prometheus text format:
+// name{a="b",...} value.
+func parseSample(line string) (name string, labels map[string]string, value float64, ok bool) {
+	if line == "" || line[0] == '#' {
+		return "", nil, 0, false
+	}
+	sp := strings.LastIndexByte(line, ' ')
+	if sp < 0 {
+		return "", nil, 0, false
+	}
+	value, err := strconv.ParseFloat(line[sp+1:], 64)
+	if err != nil {
+		return "", nil, 0, false
+	}
+	head := line[:sp]
+	labels = map[string]string{}
+	if br := strings.IndexByte(head, '{'); br >= 0 {
+		name = head[:br]
+		for _, pair := range strings.Split(strings.TrimSuffix(head[br+1:], "}"), ",") {
+			if k, v, found := strings.Cut(pair, "="); found {
+				labels[k] = strings.Trim(v, `"`)
+			}
+		}
+	} else {
+		name = head
+	}
+	return name, labels, value, true
+}
