@@ -178,8 +178,7 @@ func startFleet(ctx context.Context, m *master, n int, rec *latencies) (*simulat
 	f, err := simulate.NewFleet(simulate.Config{
 		REST: cfg, Nodes: simulate.NodeNames("sim", n),
 		Allocatable: mustResources(simulate.DefaultResources),
-		// Kubernetes' node lease interval: 10s, held for 40s.
-		HeartbeatInterval: 10 * time.Second, LeaseDuration: 40 * time.Second,
+		// The real agent's heartbeat interval and Lease duration (the defaults).
 	})
 	if err != nil {
 		return nil, err

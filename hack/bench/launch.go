@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -65,6 +67,11 @@ func runLaunch(ctx context.Context, env *env, size launchSize, params string,
 	start, err := launch(ctx, m, size.tasks)
 	if err != nil {
 		return err
+	}
+	if env.profiles != "" {
+		name := "launch-" + strings.ReplaceAll(strings.ReplaceAll(params, " ", "-"), "=", "") + ".pprof"
+		profiled := m.profileCPU(ctx, 30*time.Second, filepath.Join(env.profiles, name))
+		defer func() { <-profiled }()
 	}
 	ok := tr.waitRunning(ctx, size.tasks, 15*time.Minute)
 	reportCosts(ctx, env, m, "launch-throughput", params, size.tasks, time.Since(start), writesBefore, fsyncBefore)

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"k8s.io/client-go/kubernetes"
 )
@@ -169,4 +170,27 @@ func parseSample(line string) (name string, labels map[string]string, value floa
 		name = head
 	}
 	return name, labels, value, true
+}
+
+// profileCPU writes the master's CPU profile of the next d to path, in the
+// background; the returned channel is closed when it is written.
+func (m *master) profileCPU(ctx context.Context, d time.Duration, path string) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		cs, err := kubernetes.NewForConfig(m.config())
+		if err != nil {
+			return
+		}
+		data, err := cs.RESTClient().Get().AbsPath("/debug/pprof/profile").
+			Param("seconds", strconv.Itoa(int(d.Seconds()))).Timeout(d+time.Minute).DoRaw(ctx)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: no CPU profile: %v\n", err)
+			return
+		}
+		if err := os.WriteFile(path, data, 0o644); err == nil {
+			fmt.Fprintf(os.Stderr, "bench: the master's CPU profile: %s (go tool pprof -top %s)\n", path, path)
+		}
+	}()
+	return done
 }
