@@ -107,6 +107,12 @@ const (
 	TaskBoundCondition = "Bound"
 	// TaskHealthyCondition mirrors status.healthy for tasks with a health check.
 	TaskHealthyCondition = "Healthy"
+	// TaskEvictedCondition is True once the master evicted the task from its
+	// node (it deletes the task right after): its Reason is the TaskReason the
+	// agent reports when it has killed the task (ReasonAgentDrained for a
+	// drained node) and its Message says why. A task deleted without it ends
+	// with ReasonKillRequested.
+	TaskEvictedCondition = "Evicted"
 
 	// TaskOffersAcceptedReason says the task's offers were valid and accepted.
 	TaskOffersAcceptedReason = "OffersAccepted"

@@ -226,7 +226,8 @@ type TaskStatus struct {
 	// +kubebuilder:validation:MaxLength=4096
 	Sandbox string `json:"sandbox,omitempty"`
 
-	// conditions are the task's observed conditions: "Bound" and "Healthy".
+	// conditions are the task's observed conditions: "Bound", "Healthy" and
+	// "Evicted".
 	// +optional
 	// +listType=map
 	// +listMapKey=type

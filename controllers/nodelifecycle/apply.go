@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -37,8 +38,9 @@ func (r *Reconciler) applyTasks(ctx context.Context, actions []TaskAction) (bool
 	return conflicted, errors.Join(errs...)
 }
 
-// applyTask writes one task's state, deletes it or releases its finalizer,
-// in that order, with optimistic locking on the version read.
+// applyTask writes one task's state and Evicted condition, deletes it or
+// releases its finalizer, in that order, with optimistic locking on the
+// version read.
 func (r *Reconciler) applyTask(ctx context.Context, a TaskAction) error {
 	logger := log.FromContext(ctx).WithValues("task", a.Task)
 	task := &v1alpha1.Task{}
@@ -48,17 +50,8 @@ func (r *Reconciler) applyTask(ctx context.Context, a TaskAction) error {
 	if task.UID != a.UID {
 		return apierrors.NewConflict(v1alpha1.GroupVersion.WithResource("tasks").GroupResource(), a.Task.Name, errors.New("the task was replaced"))
 	}
-	if a.State != "" && !task.IsTerminal() {
-		orig := task.DeepCopy()
-		task.Status.State, task.Status.Reason, task.Status.Message = a.State, a.Reason, a.Message
-		if a.State.IsTerminal() && task.Status.FinishedAt == nil {
-			now := metav1.NewTime(r.Options.Clock.Now())
-			task.Status.FinishedAt = &now
-		}
-		if err := r.Client.Status().Patch(ctx, task, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}), client.FieldOwner(FieldOwner)); err != nil {
-			return fmt.Errorf("failed to mark task %s %s: %w", a.Task, a.State, err)
-		}
-		logger.Info("Task state set for its node", "state", a.State, "reason", a.Reason)
+	if err := r.patchTaskStatus(ctx, task, a); err != nil {
+		return err
 	}
 	if a.Delete {
 		if err := r.Client.Delete(ctx, task, client.Preconditions{UID: &a.UID}); err != nil {
@@ -74,6 +67,39 @@ func (r *Reconciler) applyTask(ctx context.Context, a TaskAction) error {
 		}
 		logger.Info("Finalizer of a task on a gone node removed")
 	}
+	return nil
+}
+
+// patchTaskStatus writes, in one patch, the state and the Evicted condition
+// that a decides for task, unless the task is terminal or has them already.
+func (r *Reconciler) patchTaskStatus(ctx context.Context, task *v1alpha1.Task, a TaskAction) error {
+	if task.IsTerminal() {
+		return nil
+	}
+	orig := task.DeepCopy()
+	now := metav1.NewTime(r.Options.Clock.Now())
+	if a.State != "" {
+		task.Status.State, task.Status.Reason, task.Status.Message = a.State, a.Reason, a.Message
+		if a.State.IsTerminal() && task.Status.FinishedAt == nil {
+			task.Status.FinishedAt = &now
+		}
+	}
+	if a.Evict != nil {
+		c := *a.Evict
+		c.LastTransitionTime = now
+		meta.SetStatusCondition(&task.Status.Conditions, c)
+	}
+	if a.Unevict {
+		meta.RemoveStatusCondition(&task.Status.Conditions, v1alpha1.TaskEvictedCondition)
+	}
+	if equality.Semantic.DeepEqual(orig.Status, task.Status) {
+		return nil
+	}
+	if err := r.Client.Status().Patch(ctx, task, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}), client.FieldOwner(FieldOwner)); err != nil {
+		return fmt.Errorf("failed to update the status of task %s for its node: %w", a.Task, err)
+	}
+	log.FromContext(ctx).Info("Task status set for its node", "task", a.Task, "state", a.State, "reason", a.Reason,
+		"evicted", a.Evict != nil, "unevicted", a.Unevict)
 	return nil
 }
 

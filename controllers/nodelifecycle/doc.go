@@ -13,8 +13,9 @@
 //     unreachable node its non-terminal tasks turn Unreachable (reason
 //     AgentDisconnected); on a gone node Gone (reason AgentRemoved), and the
 //     agent's finalizer of those being deleted is removed, since no agent will;
-//     on a draining node (spec.drain) they are deleted, which asks their agent
-//     to kill them;
+//     on a draining node (spec.drain) they are marked Evicted (a condition
+//     whose reason is AgentDrained) and deleted, which asks their agent to
+//     kill them, and it reports them Killed with reason AgentDrained;
 //  3. derives the node's Ready and Drained conditions and its phase
 //     (ReadyCondition, DrainedCondition, Phase);
 //  4. writes the tasks, then the node's status once, and requeues itself for

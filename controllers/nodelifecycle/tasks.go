@@ -1,7 +1,10 @@
 package nodelifecycle
 
 import (
+	"fmt"
+
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -19,8 +22,17 @@ type TaskAction struct {
 	State   v1alpha1.TaskState
 	Reason  v1alpha1.TaskReason
 	Message string
+	// Evict, when not nil, is the Evicted condition written on the task
+	// (with State, in the same patch) before it is deleted, so that its agent
+	// reports it killed with the condition's reason (AgentDrained) rather
+	// than KillRequested.
+	Evict *metav1.Condition
 	// Delete deletes the task, which asks its agent to kill it.
 	Delete bool
+	// Unevict removes the Evicted condition of a task that is not being
+	// deleted on a node that is no longer drained: a drain that ended between
+	// the condition and the delete.
+	Unevict bool
 	// ReleaseFinalizer removes the agent's finalizer (meseta.dev/task) from a
 	// task being deleted whose agent is gone and so will never remove it.
 	ReleaseFinalizer bool
@@ -35,7 +47,8 @@ type TaskAction struct {
 //   - Gone: a non-terminal task turns Gone (AgentRemoved); a task being
 //     deleted loses the agent's finalizer once it is terminal.
 //   - Draining (any liveness but Gone): a non-terminal task not yet being
-//     deleted is deleted.
+//     deleted is marked Evicted (reason AgentDrained) and deleted.
+//   - Not draining: a task marked Evicted but not deleted is unmarked.
 //
 // A task an operator placed on the node (spec.nodeName without offers) that
 // the master has not admitted yet is left to admission, which judges it
@@ -60,7 +73,24 @@ func TaskActionFor(t *v1alpha1.Task, l Liveness, draining bool, message string) 
 		}
 	}
 	a.Delete = draining && !terminal && !deleting
-	return a, a.State != "" || a.Delete
+	evicted := meta.IsStatusConditionTrue(t.Status.Conditions, v1alpha1.TaskEvictedCondition)
+	if a.Delete && !evicted {
+		c := EvictedCondition(t.Spec.NodeName)
+		a.Evict = &c
+	}
+	a.Unevict = !draining && !terminal && !deleting && evicted
+	return a, a.State != "" || a.Delete || a.Unevict
+}
+
+// EvictedCondition is the Evicted condition of a task killed to drain node:
+// its reason is the task reason its agent reports, AgentDrained.
+func EvictedCondition(node string) metav1.Condition {
+	return metav1.Condition{
+		Type:    v1alpha1.TaskEvictedCondition,
+		Status:  metav1.ConditionTrue,
+		Reason:  string(v1alpha1.ReasonAgentDrained),
+		Message: fmt.Sprintf("Killed to drain node %s", node),
+	}
 }
 
 // awaitingAdmission reports whether t was placed on its node by an operator

@@ -37,12 +37,23 @@ func placed(admitted bool) v1alpha1.Task {
 	return t
 }
 
+// evicted returns t marked Evicted, as the node lifecycle marks a task before
+// it deletes it to drain its node.
+func evicted(t v1alpha1.Task) v1alpha1.Task {
+	c := EvictedCondition(t.Spec.NodeName)
+	c.LastTransitionTime = metav1.NewTime(t0)
+	t.Status.Conditions = append(t.Status.Conditions, c)
+	return t
+}
+
 func TestTaskActionFor(t *testing.T) {
 	type want struct {
 		ok       bool
 		state    v1alpha1.TaskState
 		reason   v1alpha1.TaskReason
 		del      bool
+		evict    bool
+		unevict  bool
 		finalize bool
 	}
 	tests := []struct {
@@ -76,12 +87,21 @@ func TestTaskActionFor(t *testing.T) {
 		{name: "gone: terminal is final", task: task("t", v1alpha1.TaskFailed, false), liveness: Gone},
 		{name: "gone: nothing to drain", task: task("t", v1alpha1.TaskRunning, false), liveness: Gone, draining: true,
 			want: want{ok: true, state: v1alpha1.TaskGone, reason: v1alpha1.ReasonAgentRemoved}},
-		{name: "draining: running is deleted", task: task("t", v1alpha1.TaskRunning, false), liveness: Alive, draining: true,
+		{name: "draining: running is evicted and deleted", task: task("t", v1alpha1.TaskRunning, false), liveness: Alive, draining: true,
+			want: want{ok: true, evict: true, del: true}},
+		{name: "draining: staging is evicted and deleted", task: task("t", v1alpha1.TaskStaging, false), liveness: Alive, draining: true,
+			want: want{ok: true, evict: true, del: true}},
+		{name: "draining: evicted before, deleted now", task: evicted(task("t", v1alpha1.TaskRunning, false)), liveness: Alive, draining: true,
 			want: want{ok: true, del: true}},
 		{name: "draining: deleted once", task: task("t", v1alpha1.TaskKilling, true), liveness: Alive, draining: true},
+		{name: "draining: evicted and deleted once", task: evicted(task("t", v1alpha1.TaskKilling, true)), liveness: Alive, draining: true},
 		{name: "draining: terminal tasks stay as records", task: task("t", v1alpha1.TaskFinished, false), liveness: Alive, draining: true},
-		{name: "draining an unreachable node: marked and deleted", task: task("t", v1alpha1.TaskRunning, false), liveness: Unreachable, draining: true,
-			want: want{ok: true, state: v1alpha1.TaskUnreachable, reason: v1alpha1.ReasonAgentDisconnected, del: true}},
+		{name: "draining an unreachable node: marked, evicted and deleted", task: task("t", v1alpha1.TaskRunning, false), liveness: Unreachable, draining: true,
+			want: want{ok: true, state: v1alpha1.TaskUnreachable, reason: v1alpha1.ReasonAgentDisconnected, evict: true, del: true}},
+		{name: "drain ended before the delete: the eviction is taken back", task: evicted(task("t", v1alpha1.TaskRunning, false)), liveness: Alive,
+			want: want{ok: true, unevict: true}},
+		{name: "drain ended after the delete: the eviction stands", task: evicted(task("t", v1alpha1.TaskKilling, true)), liveness: Alive},
+		{name: "drain ended, the task ended: terminal is final", task: evicted(task("t", v1alpha1.TaskKilled, false)), liveness: Alive},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,6 +116,16 @@ func TestTaskActionFor(t *testing.T) {
 			g.Expect(a.State).To(Equal(tt.want.state))
 			g.Expect(a.Reason).To(Equal(tt.want.reason))
 			g.Expect(a.Delete).To(Equal(tt.want.del))
+			g.Expect(a.Unevict).To(Equal(tt.want.unevict))
+			if tt.want.evict {
+				g.Expect(a.Evict).NotTo(BeNil())
+				g.Expect(a.Evict.Type).To(Equal(v1alpha1.TaskEvictedCondition))
+				g.Expect(a.Evict.Status).To(Equal(metav1.ConditionTrue))
+				g.Expect(a.Evict.Reason).To(Equal(string(v1alpha1.ReasonAgentDrained)))
+				g.Expect(a.Evict.Message).To(ContainSubstring("node-a"))
+			} else {
+				g.Expect(a.Evict).To(BeNil())
+			}
 			g.Expect(a.ReleaseFinalizer).To(Equal(tt.want.finalize))
 			if a.State != "" {
 				g.Expect(a.Message).To(Equal("message"))

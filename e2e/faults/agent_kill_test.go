@@ -15,7 +15,16 @@ import (
 // dir it stops their stale containers. Nothing runs twice.
 func TestAgentKilled(t *testing.T) {
 	c := newCluster(t, "agent-killed", clusterOptions{agents: threeAgents})
-	c.loseNode(func(a *agent) { a.kill() }, func(a *agent) { a.start() })
+	c.loseNode(c.keeperWorkload(4), func(a *agent) { a.kill() }, func(a *agent) { a.start() })
+}
+
+// TestAppAgentKilled is TestAgentKilled for an App of the built-in apps
+// framework, one instance on each of three of four nodes: the App kills the
+// Unreachable instance and relaunches it on the free node, back to its
+// instance count, and the returning agent stops the stale container.
+func TestAppAgentKilled(t *testing.T) {
+	c := newCluster(t, "app-agent-killed", clusterOptions{agents: fourAgents})
+	c.loseNode(c.appWorkload("web", 3), func(a *agent) { a.kill() }, func(a *agent) { a.start() })
 }
 
 // TestAgentPartitioned cuts a node's agent off the master through the network
@@ -31,30 +40,28 @@ func TestAgentPartitioned(t *testing.T) {
 		}
 		return -1
 	}
-	c.loseNode(func(a *agent) { c.net.partition(index(a)); c.logf("partitioned %s", a.node) },
+	c.loseNode(c.keeperWorkload(4), func(a *agent) { c.net.partition(index(a)); c.logf("partitioned %s", a.node) },
 		func(a *agent) { c.net.heal(index(a)); c.logf("healed %s", a.node) })
 }
 
-// loseNode runs a keeper framework of four instances, loses the node of one
-// (lose), waits until its tasks are Unreachable and relaunched
+// loseNode waits until the workload runs, loses the node of one of its
+// instances (lose), waits until its tasks are Unreachable and relaunched
 // elsewhere, gets it back (regain), and waits until the replaced tasks'
 // containers are stopped and their objects gone; rounds() times. Then it
 // checks the history.
-func (c *cluster) loseNode(lose, regain func(a *agent)) {
-	const instances = 4
-	c.startKeeper(keeperOptions{name: "keeper", namespace: "default", instances: instances, failover: 10 * time.Minute})
+func (c *cluster) loseNode(w workload, lose, regain func(a *agent)) {
 	for round := range rounds() {
 		c.logf("round %d", round+1)
-		c.loseNodeOnce(lose, regain, instances)
+		c.loseNodeOnce(w, lose, regain)
 	}
 	c.checkHistory(time.Minute)
 }
 
 // loseNodeOnce is one round of loseNode.
-func (c *cluster) loseNodeOnce(lose, regain func(a *agent), instances int) {
+func (c *cluster) loseNodeOnce(w workload, lose, regain func(a *agent)) {
 	t := c.t
 	g := NewWithT(t)
-	running := c.waitRunning("default", "keeper", instances, 2*time.Minute)
+	running := c.wait(w, 2*time.Minute)
 	victim := running[round(len(running))].Spec.NodeName
 	staleIDs := uids(onNode(running, victim))
 	a := c.agentNamed(victim)
@@ -64,7 +71,7 @@ func (c *cluster) loseNodeOnce(lose, regain func(a *agent), instances int) {
 	// The node's tasks turn Unreachable after the node timeout.
 	g.Eventually(func() []v1alpha1.TaskState {
 		var states []v1alpha1.TaskState
-		for _, t := range c.tasks(t.Context(), c.client(), "default") {
+		for _, t := range c.tasks(t.Context(), c.client(), w.sel.ns) {
 			if staleIDs[t.UID] {
 				states = append(states, t.Status.State)
 			}
@@ -76,10 +83,11 @@ func (c *cluster) loseNodeOnce(lose, regain func(a *agent), instances int) {
 	})
 	c.fig.log("time-to-unreachable", unreachable.Sub(lost))
 
-	// The framework relaunches them on the other nodes.
-	c.waitRunning("default", "keeper", instances, time.Minute, victim)
+	// The workload relaunches them on the other nodes.
+	c.wait(w, time.Minute, victim)
+	before := uids(running)
 	relaunched := c.lastTaskEvent(lost, func(t *v1alpha1.Task) bool {
-		return !staleIDs[t.UID] && t.Status.State == v1alpha1.TaskRunning && t.Spec.NodeName != victim
+		return w.sel.owns(t) && !before[t.UID] && t.Status.State == v1alpha1.TaskRunning && t.Spec.NodeName != victim
 	})
 	c.fig.log("relaunch-after-loss", relaunched.Sub(lost))
 	c.fig.log("relaunch-after-unreachable", relaunched.Sub(unreachable))
@@ -93,12 +101,12 @@ func (c *cluster) loseNodeOnce(lose, regain func(a *agent), instances int) {
 	c.fig.log("stale-containers-stopped-after-return", gone.Sub(back))
 	g.Eventually(func() int {
 		n := 0
-		for _, t := range c.tasks(t.Context(), c.client(), "default") {
+		for _, t := range c.tasks(t.Context(), c.client(), w.sel.ns) {
 			if staleIDs[t.UID] {
 				n++
 			}
 		}
 		return n
 	}).WithTimeout(time.Minute).Should(BeZero(), "the killed tasks' objects are removed once their agent reported them")
-	c.waitRunning("default", "keeper", instances, time.Minute)
+	c.wait(w, time.Minute)
 }

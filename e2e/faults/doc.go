@@ -1,9 +1,10 @@
 // Package faults holds Meseta's fault tests: they start real processes (one or
 // three masters on embedded etcd, several agents running real runc containers,
-// each agent optionally in its own network namespace, and a framework process
-// written with the SDK), break them (SIGKILL, a network partition, a drain, a
-// lost framework), and prove that the invariants of ARCHITECTURE.md held
-// throughout.
+// each agent optionally in its own network namespace, and a workload: a
+// framework process written with the SDK, or an App of the built-in apps
+// framework), break them (SIGKILL, a network partition, a drain, a lost
+// framework, a lost etcd quorum), and prove that the invariants of
+// ARCHITECTURE.md held throughout.
 //
 // Every test records the full history of Task, Offer and Node objects by
 // watching them (each event kept with its resourceVersion), samples the

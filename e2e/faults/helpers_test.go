@@ -8,8 +8,10 @@ import (
 
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"meseta.dev/meseta/apis/v1alpha1"
+	"meseta.dev/meseta/controllers/apps"
 )
 
 // threeAgents are the nodes of most scenarios.
@@ -19,12 +21,36 @@ var threeAgents = []agentSpec{
 	{node: "n3", resources: "cpus:1;mem:512Mi;disk:1Gi"},
 }
 
+// selector picks the tasks of a workload: those of a framework in a
+// namespace and, when app is set, only those of that App.
+type selector struct {
+	ns, framework, app string
+}
+
+// frameworkTasks selects the tasks of framework fw in ns.
+func frameworkTasks(ns, fw string) selector { return selector{ns: ns, framework: fw} }
+
+// appTasks selects the tasks of App app in ns, launched by the apps
+// framework of the namespace.
+func appTasks(ns, app string) selector {
+	return selector{ns: ns, framework: apps.DefaultFrameworkName, app: app}
+}
+
+// owns reports whether s selects t.
+func (s selector) owns(t *v1alpha1.Task) bool {
+	return t.Namespace == s.ns && t.Spec.Framework == s.framework && (s.app == "" || t.Annotations[apps.AnnotationApp] == s.app)
+}
+
 // live returns the tasks of framework fw in ns that are not terminal and not
 // being deleted.
-func (c *cluster) live(ns, fw string) []v1alpha1.Task {
+func (c *cluster) live(ns, fw string) []v1alpha1.Task { return c.liveOf(frameworkTasks(ns, fw)) }
+
+// liveOf returns the tasks s selects that are not terminal and not being
+// deleted, by name.
+func (c *cluster) liveOf(s selector) []v1alpha1.Task {
 	var out []v1alpha1.Task
-	for _, t := range c.tasks(context.Background(), c.client(), ns) {
-		if t.Spec.Framework == fw && !t.IsTerminal() && t.DeletionTimestamp.IsZero() {
+	for _, t := range c.tasks(context.Background(), c.client(), s.ns) {
+		if s.owns(&t) && !t.IsTerminal() && t.DeletionTimestamp.IsZero() {
 			out = append(out, t)
 		}
 	}
@@ -36,9 +62,31 @@ func (c *cluster) live(ns, fw string) []v1alpha1.Task {
 // and none on the nodes in avoid, and returns them.
 func (c *cluster) waitRunning(ns, fw string, n int, timeout time.Duration, avoid ...string) []v1alpha1.Task {
 	c.t.Helper()
+	return c.waitLive(frameworkTasks(ns, fw), n, timeout, avoid...)
+}
+
+// waitAppRunning waits until App app has exactly n live tasks, all Running
+// and none on the nodes in avoid, and its status counts them; it returns
+// them.
+func (c *cluster) waitAppRunning(ns, app string, n int, timeout time.Duration, avoid ...string) []v1alpha1.Task {
+	c.t.Helper()
+	start := time.Now()
+	tasks := c.waitLive(appTasks(ns, app), n, timeout, avoid...)
+	NewWithT(c.t).Eventually(func(g Gomega) {
+		a := &v1alpha1.App{}
+		g.Expect(c.client().Get(context.Background(), client.ObjectKey{Namespace: ns, Name: app}, a)).To(Succeed())
+		g.Expect(a.Status.Running).To(BeEquivalentTo(n), "App %s: status.running", app)
+	}).WithTimeout(max(timeout-time.Since(start), 10*time.Second)).WithPolling(200 * time.Millisecond).Should(Succeed())
+	return tasks
+}
+
+// waitLive waits until s selects exactly n live tasks, all Running and none
+// on the nodes in avoid, and returns them.
+func (c *cluster) waitLive(s selector, n int, timeout time.Duration, avoid ...string) []v1alpha1.Task {
+	c.t.Helper()
 	var tasks []v1alpha1.Task
 	NewWithT(c.t).Eventually(func(g Gomega) {
-		tasks = c.live(ns, fw)
+		tasks = c.liveOf(s)
 		g.Expect(tasks).To(HaveLen(n))
 		for _, t := range tasks {
 			g.Expect(t.Status.State).To(Equal(v1alpha1.TaskRunning), t.Name)

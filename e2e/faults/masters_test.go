@@ -34,3 +34,28 @@ func TestLeaderKilled(t *testing.T) {
 	c.checkAccounting(30 * time.Second)
 	c.checkHistory(time.Minute)
 }
+
+// TestMasterStopsWithoutQuorum runs three masters as one embedded etcd
+// cluster, SIGKILLs two of them so that the third's etcd member loses its
+// quorum, and sends the survivor, the leader, SIGTERM: it exits within 60s,
+// though nothing it writes on its way out (its leader Lease, its last
+// statuses) can be committed.
+func TestMasterStopsWithoutQuorum(t *testing.T) {
+	c := newCluster(t, "master-without-quorum", clusterOptions{masters: 3, agents: threeAgents[:1]})
+	leader := c.leader(time.Minute)
+	c.startKeeper(keeperOptions{name: "keeper", namespace: "default", instances: 2, failover: 10 * time.Minute})
+	c.waitRunning("default", "keeper", 2, 2*time.Minute)
+	c.stopBackground()
+	c.killKeepers()
+	for i := range c.masters {
+		if i != leader {
+			c.killMaster(i)
+		}
+	}
+	time.Sleep(2 * time.Second) // the survivor notices that its peers are gone
+	start := time.Now()
+	if err := c.masters[leader].proc.stop(60 * time.Second); err != nil {
+		t.Fatalf("%v:\n%s", err, c.masters[leader].proc.tail(8000))
+	}
+	c.fig.log("sigterm-exit-without-quorum", time.Since(start))
+}

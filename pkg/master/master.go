@@ -175,8 +175,24 @@ func (m *Master) writeAdminKubeconfig() error {
 		kubeconfig.Credentials{CertFile: m.Config.Admin.CertFile, KeyFile: m.Config.Admin.KeyFile})
 }
 
-// waitAndStop stops the master when ctx ends or a component fails: the manager
-// first (it releases its Lease), then the API server, then etcd.
+// Bounds of the steps of a stop. A master whose embedded etcd lost its
+// quorum (its peers are dead) cannot commit what its components write on
+// their way out (the leader Lease, the API server's identity Lease), and
+// their requests wait for etcd until they time out, again and again; the
+// master gives each step this long and goes on, so that it exits within a
+// minute of SIGTERM all the same.
+const (
+	managerStopTimeout = 20 * time.Second
+	apiStopTimeout     = 15 * time.Second
+	etcdStopTimeout    = 10 * time.Second
+)
+
+// waitAndStop stops the master when ctx ends or a component fails, each step
+// bounded in time:
+//  1. the controller manager (it stops its controllers and releases its
+//     Lease);
+//  2. the API server;
+//  3. embedded etcd.
 func (m *Master) waitAndStop(ctx context.Context) {
 	defer close(m.done)
 	var etcdErr <-chan error
@@ -195,19 +211,44 @@ func (m *Master) waitAndStop(ctx context.Context) {
 			m.err = errors.New("controller manager stopped")
 		}
 	}
-	klog.FromContext(ctx).Info("Stopping master")
-	<-m.managerWG
+	logger := klog.FromContext(ctx)
+	logger.Info("Stopping master")
+	if !waitFor(m.managerWG, managerStopTimeout) {
+		logger.Info("The controller manager did not stop in time; stopping the API server", "timeout", managerStopTimeout)
+	}
 	m.stopAPI()
 	m.stopEtcd()
 }
 
+// stopAPI stops the API server and waits for it at most apiStopTimeout.
 func (m *Master) stopAPI() {
 	m.cancelAPI()
-	<-m.apiServer.Done()
+	if !waitFor(m.apiServer.Done(), apiStopTimeout) {
+		klog.Background().Info("The API server did not stop in time; stopping etcd", "timeout", apiStopTimeout)
+	}
 }
 
+// stopEtcd stops embedded etcd and waits for it at most etcdStopTimeout.
 func (m *Master) stopEtcd() {
-	if m.etcd != nil {
-		m.etcd.Close()
+	if m.etcd == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); m.etcd.Close() }()
+	if !waitFor(done, etcdStopTimeout) {
+		klog.Background().Info("Embedded etcd did not stop in time", "timeout", etcdStopTimeout)
+	}
+}
+
+// waitFor waits until done is closed or timeout has passed, and reports
+// whether done was closed.
+func waitFor(done <-chan struct{}, timeout time.Duration) bool {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
 	}
 }

@@ -75,11 +75,11 @@ func (c *container) kill(now time.Time, reason v1alpha1.TaskReason) {
 	if c.exit != nil || c.killedBeforeStart {
 		return
 	}
+	c.killReason = reason
 	if now.Before(c.startsAt) {
 		c.killedBeforeStart = true
 		return
 	}
-	c.killReason = reason
 	c.exit = &runtime.ExitStatus{Signal: syscall.SIGTERM, FinishedAt: now}
 }
 
@@ -90,7 +90,7 @@ func (c *container) observe(now time.Time) tasks.Observation {
 	switch {
 	case c.killedBeforeStart:
 		return tasks.Observation{Phase: tasks.PhaseFailed, Failure: &tasks.Failure{
-			State: v1alpha1.TaskKilled, Reason: v1alpha1.ReasonKillRequested,
+			State: v1alpha1.TaskKilled, Reason: c.killReason,
 			Message: "The task was deleted before its container started",
 		}}
 	case now.Before(c.startsAt):

@@ -72,7 +72,8 @@ func (r *reconciler) reconcileActive(ctx context.Context, task *v1alpha1.Task) (
 	obs := tasks.Observation{Deleting: deleting}
 	if c != nil {
 		if deleting {
-			c.kill(now, v1alpha1.ReasonKillRequested)
+			reason, _ := tasks.KillReason(task)
+			c.kill(now, reason)
 		}
 		obs = c.observe(now)
 		obs.Deleting = deleting

@@ -65,7 +65,8 @@ func (r *Reconciler) reconcileActive(ctx context.Context, task *v1alpha1.Task) e
 	if deleting && !hasFinalizer {
 		// Never launched by this agent (it adds the finalizer first), or the
 		// finalizer was removed by force: kill whatever runs.
-		r.Supervisor.Kill(task.UID, v1alpha1.ReasonKillRequested, "")
+		reason, message := KillReason(task)
+		r.Supervisor.Kill(task.UID, reason, message)
 		return nil
 	}
 	_, known := r.Supervisor.Observe(task.UID)
@@ -79,11 +80,15 @@ func (r *Reconciler) reconcileActive(ctx context.Context, task *v1alpha1.Task) e
 		r.Supervisor.Admit(task)
 	}
 	if deleting {
-		r.Supervisor.Kill(task.UID, v1alpha1.ReasonKillRequested, "")
+		reason, message := KillReason(task)
+		r.Supervisor.Kill(task.UID, reason, message)
 	}
 	r.Supervisor.EnsureHealthChecks(task)
 	obs, _ := r.Supervisor.Observe(task.UID)
 	obs.Deleting = deleting
+	if deleting && obs.Phase == PhaseNone {
+		obs.KillReason, obs.KillMessage = KillReason(task)
+	}
 	next := NextStatus(task.Status, obs, r.now())
 	if !equality.Semantic.DeepEqual(next, task.Status) {
 		if written, err := r.patchStatus(ctx, task, next); err != nil || !written {

@@ -216,8 +216,13 @@ func setTerminal(s *v1alpha1.TaskStatus, cur v1alpha1.TaskStatus, obs Observatio
 			s.Reason = v1alpha1.ReasonContainerVanished
 			s.Message = "The agent found no container for the task, which had been running (it vanished while the agent was down)"
 		} else {
-			s.Reason = v1alpha1.ReasonKillRequested
-			s.Message = "The task was deleted before its container started"
+			s.Reason, s.Message = v1alpha1.ReasonKillRequested, "The task was deleted before its container started"
+			if obs.KillReason != "" {
+				s.Reason = obs.KillReason
+			}
+			if obs.KillMessage != "" {
+				s.Message = obs.KillMessage + " before its container started"
+			}
 		}
 	}
 	s.FinishedAt = &metav1.Time{Time: finished}
@@ -254,6 +259,17 @@ func setExit(s *v1alpha1.TaskStatus, obs Observation) {
 		s.Reason = v1alpha1.ReasonCommandExecutorFailed
 		s.Message = fmt.Sprintf("The container %s", e)
 	}
+}
+
+// KillReason is the reason and message a deleted task is killed with: those
+// of its Evicted condition when the master evicted it (AgentDrained, for a
+// drained node), else KillRequested.
+func KillReason(t *v1alpha1.Task) (v1alpha1.TaskReason, string) {
+	c := meta.FindStatusCondition(t.Status.Conditions, v1alpha1.TaskEvictedCondition)
+	if c == nil || c.Status != metav1.ConditionTrue || c.Reason == "" {
+		return v1alpha1.ReasonKillRequested, ""
+	}
+	return v1alpha1.TaskReason(c.Reason), c.Message
 }
 
 func killedMessage(obs Observation) string {

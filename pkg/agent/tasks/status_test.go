@@ -73,6 +73,12 @@ func TestNextStatus(t *testing.T) {
 			wantState: v1alpha1.TaskLost, wantReason: v1alpha1.ReasonContainerVanished},
 		{name: "deleted before launch", cur: st(v1alpha1.TaskStaging), obs: Observation{Deleting: true},
 			wantState: v1alpha1.TaskKilled, wantReason: v1alpha1.ReasonKillRequested},
+		{name: "drained before launch", cur: st(v1alpha1.TaskStaging), obs: Observation{Deleting: true, KillReason: v1alpha1.ReasonAgentDrained, KillMessage: "Killed to drain node n1"},
+			wantState: v1alpha1.TaskKilled, wantReason: v1alpha1.ReasonAgentDrained, wantMessage: "Killed to drain node n1 before its container started"},
+		{name: "drain in progress", cur: ranStatus, obs: running(Observation{Phase: PhaseRunning, Killing: true, KillReason: v1alpha1.ReasonAgentDrained, KillMessage: "Killed to drain node n1"}),
+			wantState: v1alpha1.TaskKilling, wantReason: v1alpha1.ReasonAgentDrained, wantMessage: "drain node n1"},
+		{name: "killed to drain its node", cur: st(v1alpha1.TaskKilling), obs: running(Observation{Phase: PhaseExited, Killing: true, KillReason: v1alpha1.ReasonAgentDrained, KillMessage: "Killed to drain node n1", Exit: exit(runtime.ExitStatus{Signal: syscall.SIGTERM})}),
+			wantState: v1alpha1.TaskKilled, wantReason: v1alpha1.ReasonAgentDrained, wantSignal: ptr[int32](15), wantMessage: "Killed to drain node n1; the container"},
 		{name: "unreachable but running comes back", cur: v1alpha1.TaskStatus{State: v1alpha1.TaskUnreachable, Reason: v1alpha1.ReasonAgentDisconnected, ContainerID: "c1"},
 			obs: running(Observation{Phase: PhaseRunning}), wantState: v1alpha1.TaskRunning},
 		{name: "unreachable and exited meanwhile", cur: v1alpha1.TaskStatus{State: v1alpha1.TaskUnreachable, ContainerID: "c1"},
@@ -104,6 +110,35 @@ func TestNextStatus(t *testing.T) {
 				g.Expect(got.StartedAt.Time).To(BeTemporally("==", started))
 				g.Expect(got.Sandbox).To(Equal("/w/tasks/c1/sandbox"))
 			}
+		})
+	}
+}
+
+func TestKillReason(t *testing.T) {
+	cond := func(status metav1.ConditionStatus, reason string) []metav1.Condition {
+		return []metav1.Condition{{Type: v1alpha1.TaskEvictedCondition, Status: status, Reason: reason, Message: "Killed to drain node n1"}}
+	}
+	tests := []struct {
+		name        string
+		conditions  []metav1.Condition
+		wantReason  v1alpha1.TaskReason
+		wantMessage string
+	}{
+		{name: "deleted: kill requested", wantReason: v1alpha1.ReasonKillRequested},
+		{name: "other conditions: kill requested", conditions: []metav1.Condition{{Type: v1alpha1.TaskHealthyCondition, Status: metav1.ConditionTrue, Reason: "HealthCheckPassed"}},
+			wantReason: v1alpha1.ReasonKillRequested},
+		{name: "evicted to drain its node", conditions: cond(metav1.ConditionTrue, string(v1alpha1.ReasonAgentDrained)),
+			wantReason: v1alpha1.ReasonAgentDrained, wantMessage: "Killed to drain node n1"},
+		{name: "eviction taken back: kill requested", conditions: cond(metav1.ConditionFalse, string(v1alpha1.ReasonAgentDrained)),
+			wantReason: v1alpha1.ReasonKillRequested},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			task := &v1alpha1.Task{Status: v1alpha1.TaskStatus{State: v1alpha1.TaskRunning, Conditions: tt.conditions}}
+			reason, message := KillReason(task)
+			g.Expect(reason).To(Equal(tt.wantReason))
+			g.Expect(message).To(Equal(tt.wantMessage))
 		})
 	}
 }
