@@ -183,7 +183,7 @@ func (m *master) profileCPU(ctx context.Context, d time.Duration, path string) <
 			return
 		}
 		data, err := cs.RESTClient().Get().AbsPath("/debug/pprof/profile").
-			Param("seconds", strconv.Itoa(int(d.Seconds()))).Timeout(d+time.Minute).DoRaw(ctx)
+			Param("seconds", strconv.Itoa(int(d.Seconds()))).Timeout(d + time.Minute).DoRaw(ctx)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "bench: no CPU profile: %v\n", err)
 			return
