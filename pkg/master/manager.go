@@ -32,8 +32,50 @@ func init() {
 }
 
 // startManager starts the controller manager; the returned channel is closed when
-// it has stopped and released its Lease.
+// it has stopped and released its Lease, which is when ctx ends.
+//
+// A manager that stops early, above all one that lost its leadership (an API
+// server too loaded to renew the leader Lease within the renew deadline, or a
+// network cut between masters), stops its controllers, as it must: another
+// master may lead now. The master keeps serving the API and campaigns again
+// with a new manager, whose controllers rebuild their state from the API
+// server, as after a failover; it does not exit.
 func (m *Master) startManager(ctx context.Context) (chan struct{}, error) {
+	mgr, err := m.newManager(ctx)
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		logger := klog.FromContext(ctx)
+		retry := m.Config.Options.LeaderElection.RetryPeriod
+		for {
+			err := mgr.Start(ctx)
+			if ctx.Err() != nil {
+				if err != nil {
+					logger.Error(err, "Controller manager stopped")
+				}
+				return
+			}
+			logger.Error(err, "Controller manager stopped; campaigning again with a new one", "in", retry)
+			for mgr = nil; mgr == nil; {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(retry):
+				}
+				if mgr, err = m.newManager(ctx); err != nil {
+					logger.Error(err, "Failed to create a new controller manager; retrying", "in", retry)
+				}
+			}
+		}
+	}()
+	return done, nil
+}
+
+// newManager makes a controller manager with every controller of the master.
+func (m *Master) newManager(ctx context.Context) (manager.Manager, error) {
 	cfg := rest.CopyConfig(m.apiServer.LoopbackConfig)
 	cfg.QPS, cfg.Burst = 500, 1000
 	cfg.ContentType = "application/json"
@@ -74,14 +116,7 @@ func (m *Master) startManager(ctx context.Context) (chan struct{}, error) {
 			return nil, fmt.Errorf("failed to set up a controller: %w", err)
 		}
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
-			klog.FromContext(ctx).Error(err, "Controller manager stopped")
-		}
-	}()
-	return done, nil
+	return mgr, nil
 }
 
 func ptr[T any](v T) *T { return &v }
