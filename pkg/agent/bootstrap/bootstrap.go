@@ -20,6 +20,7 @@ import (
 	"time"
 
 	capi "k8s.io/api/certificates/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -99,6 +100,10 @@ func Bootstrap(ctx context.Context, bootstrapConfig *rest.Config, nodeName, cert
 	return nil, fmt.Errorf("failed to obtain a client certificate for node %s: %w", nodeName, errors.Join(errs...))
 }
 
+// unknownTokenWait is how long an Unauthorized answer to a certificate
+// request is tried again.
+const unknownTokenWait = 20 * time.Second
+
 // requestCertificate asks for a certificate for key as the node's identity and
 // waits until it is issued, denied or ctx ends.
 func requestCertificate(ctx context.Context, cfg *rest.Config, nodeName string, key crypto.Signer) ([]byte, error) {
@@ -115,6 +120,20 @@ func requestCertificate(ctx context.Context, cfg *rest.Config, nodeName string, 
 	request := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
 	usages := []capi.KeyUsage{capi.UsageDigitalSignature, capi.UsageClientAuth}
 	name, uid, err := csr.RequestCertificateWithContext(ctx, client, request, "", capi.KubeAPIServerClientSignerName, nil, usages, key)
+	// A bootstrap token created moments ago may not be known to the API server
+	// yet (it learns tokens by watching their Secrets): an Unauthorized answer
+	// is tried again for a while before it counts.
+	for deadline := time.Now().Add(unknownTokenWait); apierrors.IsUnauthorized(err) && time.Now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+		name, uid, err = csr.RequestCertificateWithContext(ctx, client, request, "", capi.KubeAPIServerClientSignerName, nil, usages, key)
+	}
+	if apierrors.IsUnauthorized(err) {
+		return nil, fmt.Errorf("the bootstrap credentials were not accepted for %s (is the token right and unexpired?): %w", unknownTokenWait, err)
+	}
 	if err != nil {
 		return nil, err
 	}
