@@ -23,11 +23,14 @@ const FieldManager = "meseta-agent"
 
 // Defaults of a Heartbeat. The Interval is Mesos' agent ping interval: five
 // renewals fit in the master's default --node-timeout (75s), and a cluster of
-// 5,000 nodes costs the master 333 Lease writes a second.
+// 5,000 nodes costs the master 333 Lease writes a second. An unchanged status
+// is written again every five minutes (the kubelet's status report
+// frequency): liveness is the Lease's business, and a Node status write costs
+// the master several Lease writes.
 const (
 	DefaultInterval       = 15 * time.Second
 	DefaultLeaseDuration  = 40 * time.Second
-	DefaultStatusInterval = time.Minute
+	DefaultStatusInterval = 5 * time.Minute
 )
 
 // Heartbeat registers the agent's Node and keeps it alive: it renews the Lease
