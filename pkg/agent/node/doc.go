@@ -12,8 +12,10 @@
 // DesiredStatus and NeedsUpdate are the pure part: what the status should be,
 // and whether it must be written now. The status is written when it changes,
 // when Ready is not what the agent says (after the master marked the node
-// Unreachable, say), and at least every StatusInterval; the Lease every
-// Interval (5s by default, with leaseDurationSeconds 40).
+// Unreachable, say), and at least every StatusInterval (5 minutes by
+// default); the Lease every Interval (15s by default, with
+// leaseDurationSeconds 40). A beat reads the Node only every StatusInterval
+// and after a gap in renewals, so in the steady state it costs one write.
 //
 //	hb := &node.Heartbeat{Client: c, Leases: clientset, Node: "node-a", LeaseNamespace: "meseta-system",
 //		Facts: func() node.Facts { return facts }}
