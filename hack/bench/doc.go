@@ -24,6 +24,13 @@
 //     containers on one real agent, beside `runc run -d` of the same image in
 //     the same run (needs root, bin/runc and bin/images from `make images`).
 //
+// Each launch also reports what it cost the master: its mutating API calls
+// per task, the embedded etcd's WAL fsyncs and the CPU the master and this
+// process spent per task. -timeline adds, per launch, the calls by resource
+// and verb and a per-second count of tasks created, bound and Running;
+// -profiles DIR writes the master's CPU profile of the first 30s of each
+// launch there (go tool pprof -top FILE).
+//
 // The simulated nodes and frameworks run in this process; the master runs in
 // its own, so its RSS is its own. Latencies are measured by the clients, per
 // request, after client-side rate limiting.
