@@ -202,22 +202,15 @@ func (b *Binder) fresh(ctx context.Context, key types.NamespacedName, tasks []st
 
 // setNode binds a task: it sets spec.nodeName under a resourceVersion
 // precondition, so that a task another writer ended meanwhile is not bound.
-// The same write adds the agent's finalizer (v1alpha1.TaskFinalizer), which
-// the agent would otherwise add in a write of its own before it launches: a
-// bound task is then never deleted without its agent (or, for a node that is
-// gone, the node lifecycle) writing its final status. On a conflict it reads
-// the task again: still waiting, it tries again; ended, being deleted or
-// gone, it releases what the task held in the ledger (its offers stay
+// On a conflict it reads the task again: still waiting, it tries again; ended
+// or gone, it releases what the task held in the ledger (its offers stay
 // Accepted, unused).
 func (b *Binder) setNode(ctx context.Context, t *v1alpha1.Task, node string) error {
 	key := client.ObjectKeyFromObject(t)
-	rv, finalizers := t.ResourceVersion, t.Finalizers
+	rv := t.ResourceVersion
 	for attempt := 0; attempt < 5; attempt++ {
-		if !slices.Contains(finalizers, v1alpha1.TaskFinalizer) {
-			finalizers = append(slices.Clone(finalizers), v1alpha1.TaskFinalizer)
-		}
 		body, _ := json.Marshal(map[string]any{
-			"metadata": map[string]any{"uid": t.UID, "resourceVersion": rv, "finalizers": finalizers},
+			"metadata": map[string]any{"uid": t.UID, "resourceVersion": rv},
 			"spec":     map[string]any{"nodeName": node},
 		})
 		obj := &v1alpha1.Task{}
@@ -245,13 +238,13 @@ func (b *Binder) setNode(ctx context.Context, t *v1alpha1.Task, node string) err
 		case fresh.Spec.NodeName == node:
 			b.x.markDecided(t.UID, b.opts.Clock.Now())
 			return nil // bound already (an earlier answer was lost)
-		case fresh.IsTerminal() || fresh.Spec.NodeName != "" || fresh.DeletionTimestamp != nil:
-			log.FromContext(ctx).Info("Task ended, was deleted or was placed elsewhere while it was being bound",
+		case fresh.IsTerminal() || fresh.Spec.NodeName != "":
+			log.FromContext(ctx).Info("Task ended or was placed elsewhere while it was being bound",
 				"task", key, "state", fresh.Status.State, "node", fresh.Spec.NodeName)
 			b.ledger.RemoveTask(key, t.UID, fresh.IsTerminal())
 			return nil
 		}
-		rv, finalizers = fresh.ResourceVersion, fresh.Finalizers
+		rv = fresh.ResourceVersion
 	}
 	return fmt.Errorf("failed to bind task %s to node %s: too many conflicts", key, node)
 }
