@@ -117,13 +117,6 @@ func (r *relauncher) start() {
 	r.queue.Set(r.key, sdk.Group{Tasks: tasks})
 }
 
-// relaunched is how many tasks were launched again after a drop.
-func (r *relauncher) relaunched() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.attempts
-}
-
 func (r *relauncher) onStatus(_ context.Context, t *v1alpha1.Task) {
 	if t.Status.State != v1alpha1.TaskDropped {
 		return
