@@ -160,7 +160,7 @@ func (r *Reconciler) read(ctx context.Context, key types.NamespacedName) (*Input
 		return nil, fmt.Errorf("failed to get the lease of framework %s: %w", key, err)
 	}
 	var tasks v1alpha1.TaskList
-	if err := r.Client.List(ctx, &tasks, client.InNamespace(key.Namespace), client.MatchingFields{TaskFrameworkIndex: key.Name}); err != nil {
+	if err := r.Client.List(ctx, &tasks, client.InNamespace(key.Namespace), client.MatchingFields{TaskFrameworkIndex: key.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("failed to list the tasks of framework %s: %w", key, err)
 	}
 	in.Tasks = tasks.Items

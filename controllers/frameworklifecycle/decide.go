@@ -19,7 +19,7 @@ type Input struct {
 	// Lease is its Lease, nil when missing.
 	Lease *coordinationv1.Lease
 	// Tasks are its tasks (spec.framework is its name, in its namespace), in
-	// any state.
+	// any state; read only (the controller passes the cache's own).
 	Tasks []v1alpha1.Task
 	// Now is the time of the decision; Since is when the controller started
 	// watching (see TearDownAt).

@@ -166,10 +166,12 @@ func (r *Controller) reconcileGone(ctx context.Context, key types.NamespacedName
 }
 
 // tasksNamed returns the tasks the framework launched for Jobs of that name,
-// whatever their UID.
+// whatever their UID. They share their fields with the cache (a reconcile
+// lists every task of the namespace, so copying them all would cost more than
+// the rest of it): read them and delete them, never change them.
 func (r *Controller) tasksNamed(ctx context.Context, key types.NamespacedName) ([]v1alpha1.Task, error) {
 	list := &v1alpha1.TaskList{}
-	if err := r.c.List(ctx, list, client.InNamespace(key.Namespace)); err != nil {
+	if err := r.c.List(ctx, list, client.InNamespace(key.Namespace), client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("failed to list tasks: %w", err)
 	}
 	var out []v1alpha1.Task

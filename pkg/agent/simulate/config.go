@@ -54,10 +54,12 @@ type Config struct {
 	Logger logr.Logger
 }
 
-// QPSPerNode is the client rate a Fleet allows each of its nodes: a real
-// agent's heartbeat and task updates need far less than one request per
-// second in the steady state, and bursts are absorbed by Burst.
-const QPSPerNode = 1.0
+// QPSPerNode is the client rate a Fleet allows each of its nodes. A real
+// agent's heartbeat needs far less than one request per second, but a burst
+// of launches on a node asks for a few writes per task at once, and a real
+// agent's own client allows 100 per second: a fleet that allowed each node
+// less would measure its own limiter, not the master.
+const QPSPerNode = 5.0
 
 // complete fills in the defaults.
 func (c Config) complete() Config {
