@@ -146,7 +146,7 @@ func (r *Reconciler) read(ctx context.Context, name string) (*Input, error) {
 		return nil, fmt.Errorf("failed to get node %s: %w", name, err)
 	}
 	var tasks v1alpha1.TaskList
-	if err := r.Client.List(ctx, &tasks, client.MatchingFields{TaskNodeIndex: name}); err != nil {
+	if err := r.Client.List(ctx, &tasks, client.MatchingFields{TaskNodeIndex: name}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("failed to list the tasks of node %s: %w", name, err)
 	}
 	in.Tasks = tasks.Items

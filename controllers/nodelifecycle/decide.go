@@ -19,7 +19,8 @@ type Input struct {
 	Node *v1alpha1.Node
 	// Lease is the agent's Lease, nil when it is missing.
 	Lease *coordinationv1.Lease
-	// Tasks are the tasks bound to the node, in any state.
+	// Tasks are the tasks bound to the node, in any state; read only (the
+	// controller passes the cache's own).
 	Tasks []v1alpha1.Task
 	// Now is the time of the decision; Since is when the controller started
 	// watching (see LastSeen).

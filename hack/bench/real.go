@@ -25,7 +25,10 @@ import (
 // runc containers on one real agent (a task placed on the agent's node, as
 // an operator does: the master admits it, the agent pulls nothing twice,
 // prepares the bundle and runs it; Running as a watcher sees it), one task at
-// a time, beside `runc run -d` of the same image with its bundle ready.
+// a time, beside `runc run -d` of the same image with its bundle ready; then
+// the agent's launches per second when 60 such tasks come at once, and the
+// time from creating an App of 20 instances to all of them Running (through
+// the apps framework and offers).
 func benchLaunchLatencyReal(ctx context.Context, env *env) {
 	n := 40
 	if env.short {
@@ -111,6 +114,12 @@ func runRealLatency(ctx context.Context, env *env, n int, params string) error {
 	row = Row{Scenario: "launch-latency-real", Params: params, Measure: "create-to-Running p99", Value: ms(agentP99), Unit: "ms"}
 	row.Target, row.Met = target("< 1000", row.Value, 1000, true)
 	env.report.add(row)
+	if err := measureRealBurst(ctx, env, m, c, img, realBurstSize); err != nil {
+		env.report.fail("launch-latency-real", fmt.Sprintf("tasks=%d at once, one agent", realBurstSize), err)
+	}
+	if err := measureRealApp(ctx, env, m, c, img, realAppInstances); err != nil {
+		env.report.fail("launch-latency-real", fmt.Sprintf("app instances=%d, one agent", realAppInstances), err)
+	}
 	return nil
 }
 

@@ -93,7 +93,7 @@ func Start(ctx context.Context, cfg *Config) (*Agent, error) {
 			a.closeRuntime()
 		}
 	}()
-	clientset, err := kubernetes.NewForConfig(cfg.REST)
+	clientset, err := node.NewClientset(cfg.REST)
 	if err != nil {
 		return nil, err
 	}

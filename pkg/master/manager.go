@@ -78,7 +78,10 @@ func (m *Master) startManager(ctx context.Context) (chan struct{}, error) {
 func (m *Master) newManager(ctx context.Context) (manager.Manager, error) {
 	cfg := rest.CopyConfig(m.apiServer.LoopbackConfig)
 	cfg.QPS, cfg.Burst = 500, 1000
-	cfg.ContentType = "application/json"
+	// Protobuf for the built-in kinds (the agents' Leases above all), JSON for
+	// Meseta's own, which are served as JSON only: controller-runtime picks per
+	// kind when no content type is set.
+	cfg.ContentType, cfg.AcceptContentTypes = "", ""
 	mgr, err := ctrl.NewManager(cfg, manager.Options{
 		Scheme:                        Scheme,
 		Logger:                        klog.FromContext(ctx).WithName("controllers"),

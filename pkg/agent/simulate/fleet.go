@@ -63,7 +63,7 @@ func (f *Fleet) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	leases, err := kubernetes.NewForConfig(f.cfg.REST)
+	leases, err := node.NewClientset(f.cfg.REST)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,9 @@ type reconciler struct {
 	containers *store
 	startDelay time.Duration
 	clock      clock.PassiveClock
+	// superseded tells the cache's copies that the fleet's own writes
+	// replaced, as on a real agent.
+	superseded tasks.Superseded
 }
 
 // Reconcile implements reconcile.Reconciler.
@@ -35,12 +38,13 @@ func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err := r.client.Get(ctx, req.NamespacedName, task); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.containers.forget(req.NamespacedName)
+			r.superseded.Forget(req.NamespacedName)
 			return reconcile.Result{}, nil
 		}
 		return reconcile.Result{}, err
 	}
-	if !r.nodes[task.Spec.NodeName] {
-		return reconcile.Result{}, nil
+	if !r.nodes[task.Spec.NodeName] || r.superseded.Stale(task) {
+		return reconcile.Result{}, nil // not the fleet's, or the event of its own write brings it back
 	}
 	if task.IsTerminal() {
 		r.containers.forget(req.NamespacedName)
@@ -127,6 +131,9 @@ func (r *reconciler) finish(ctx context.Context, task *v1alpha1.Task) error {
 	orig := task.DeepCopy()
 	controllerutil.RemoveFinalizer(task, v1alpha1.TaskFinalizer)
 	err := r.client.Patch(ctx, task, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
+	if err == nil {
+		r.superseded.Replaced(orig)
+	}
 	switch {
 	case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
 		return nil // gone, or a newer version brings the task back
@@ -145,6 +152,7 @@ func (r *reconciler) addFinalizer(ctx context.Context, task *v1alpha1.Task) erro
 	if err := r.client.Patch(ctx, task, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("failed to add the finalizer to task %s: %w", task.Name, err)
 	}
+	r.superseded.Replaced(orig)
 	return nil
 }
 
@@ -161,5 +169,6 @@ func (r *reconciler) patchStatus(ctx context.Context, task *v1alpha1.Task, next 
 	case err != nil:
 		return false, fmt.Errorf("failed to update the status of task %s: %w", task.Name, err)
 	}
+	r.superseded.Replaced(orig)
 	return true, nil
 }

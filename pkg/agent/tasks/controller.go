@@ -34,6 +34,10 @@ type Reconciler struct {
 	Supervisor *Supervisor
 	// Clock stamps terminal states; default the real clock.
 	Clock clock.PassiveClock
+
+	// superseded tells the cache's copies that the reconciler's own writes
+	// replaced.
+	superseded Superseded
 }
 
 // Reconcile implements reconcile.Reconciler.
@@ -41,12 +45,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	task := &v1alpha1.Task{}
 	if err := r.Client.Get(ctx, req.NamespacedName, task); err != nil {
 		if apierrors.IsNotFound(err) {
+			r.superseded.Forget(req.NamespacedName)
 			return reconcile.Result{}, r.removeOrphans(ctx, req.NamespacedName, "")
 		}
 		return reconcile.Result{}, err
 	}
-	if task.Spec.NodeName != r.Node {
-		return reconcile.Result{}, nil
+	if task.Spec.NodeName != r.Node || r.superseded.Stale(task) {
+		return reconcile.Result{}, nil // not ours, or the event of our own write brings it back
 	}
 	if err := r.removeOrphans(ctx, req.NamespacedName, task.UID); err != nil {
 		return reconcile.Result{}, err
@@ -138,6 +143,9 @@ func (r *Reconciler) finish(ctx context.Context, task *v1alpha1.Task) error {
 	orig := task.DeepCopy()
 	controllerutil.RemoveFinalizer(task, v1alpha1.TaskFinalizer)
 	err := r.Client.Patch(ctx, task, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
+	if err == nil {
+		r.superseded.Replaced(orig)
+	}
 	switch {
 	case apierrors.IsNotFound(err):
 		r.Supervisor.Released(task.UID)
@@ -160,6 +168,7 @@ func (r *Reconciler) addFinalizer(ctx context.Context, task *v1alpha1.Task) erro
 	if err := r.Client.Patch(ctx, task, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("failed to add the finalizer to task %s: %w", task.Name, err)
 	}
+	r.superseded.Replaced(orig)
 	return nil
 }
 
@@ -177,6 +186,7 @@ func (r *Reconciler) patchStatus(ctx context.Context, task *v1alpha1.Task, next 
 	case err != nil:
 		return false, fmt.Errorf("failed to update the status of task %s: %w", task.Name, err)
 	}
+	r.superseded.Replaced(orig)
 	return true, nil
 }
 
