@@ -156,6 +156,11 @@ func (r *OCI) Run(ctx context.Context, id string, opts RunOptions) (State, error
 		_ = os.RemoveAll(dir)
 		return State{}, fmt.Errorf("failed to run container %s: %w", id, err)
 	}
+	if err := r.setStartedQuota(ctx, id, cfg); err != nil {
+		_ = r.runtime(context.WithoutCancel(ctx), "delete", "--force", id) // it must not run past its limits
+		_ = os.RemoveAll(dir)
+		return State{}, err
+	}
 	m := meta{ID: id, Bundle: opts.Bundle, Pid: resp.Pid, StartTime: resp.StartTime, MemoryCgroup: resp.MemoryCgroup, Created: created}
 	// Not fsynced: on the launch path, and a lost record is recovered from the
 	// runtime's state (see initProcess).
@@ -163,6 +168,22 @@ func (r *OCI) Run(ctx context.Context, id string, opts RunOptions) (State, error
 		return State{}, fmt.Errorf("failed to record container %s: %w", id, err)
 	}
 	return State{ID: id, Status: StatusRunning, Pid: resp.Pid, Bundle: opts.Bundle, Created: created, Annotations: cfg.Annotations}, nil
+}
+
+// setStartedQuota gives a container that started with StartCFSQuota its own
+// CFS quota (AnnotationCFSQuota).
+func (r *OCI) setStartedQuota(ctx context.Context, id string, cfg bundleConfig) error {
+	q, ok := cfg.Annotations[AnnotationCFSQuota]
+	if !ok {
+		return nil
+	}
+	if _, err := strconv.ParseUint(q, 10, 63); err != nil {
+		return fmt.Errorf("container %s: annotation %s: %q is not a number of microseconds", id, AnnotationCFSQuota, q)
+	}
+	if err := r.runtime(context.WithoutCancel(ctx), "update", "--cpu-quota", q, id); err != nil {
+		return fmt.Errorf("failed to set the cpu quota of container %s: %w", id, err)
+	}
+	return nil
 }
 
 // bundleConfig is the part of config.json the driver reads.

@@ -308,3 +308,28 @@ func TestVersion(t *testing.T) {
 
 var _ = errors.Is
 var _ = image.RootfsOverlay
+
+func TestSmallCPUQuotaIsSetAfterTheStart(t *testing.T) {
+	g := NewWithT(t)
+	h := newHarness(t)
+	tk := h.prepare(t, busybox, func(c *Config) {
+		c.Args = []string{"sleep", "1000"}
+		c.Limits = Limits{MilliCPUs: 10, MemoryBytes: 32 << 20}
+	})
+	h.start(t, tk)
+	dirs := CgroupDirs(filepath.Join(DefaultCgroupParent, tk.id))
+	read := func(controller, file string) string {
+		data, err := os.ReadFile(filepath.Join(dirs[controller], file))
+		g.Expect(err).NotTo(HaveOccurred())
+		return strings.TrimSpace(string(data))
+	}
+	if unifiedHost() {
+		g.Expect(read("cpu", "cpu.max")).To(Equal("1000 100000"))
+		g.Expect(read("memory", "memory.max")).To(Equal(strconv.Itoa(32 << 20)))
+		return
+	}
+	g.Expect(read("cpu", "cpu.cfs_quota_us")).To(Equal("1000"))
+	g.Expect(read("cpu", "cpu.shares")).To(Equal("10"))
+	g.Expect(read("memory", "memory.limit_in_bytes")).To(Equal(strconv.Itoa(32 << 20)))
+	g.Expect(read("pids", "pids.max")).To(Equal("4096"))
+}

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -30,6 +32,13 @@ const (
 	DefaultPidsLimit = 4096
 	// DefaultCFSPeriod is the CFS period in microseconds.
 	DefaultCFSPeriod = 100000
+	// StartCFSQuota is the least CFS quota (per DefaultCFSPeriod) a container
+	// starts with. The runtime's own set-up runs in the container's cgroup
+	// and takes 10-20 ms of CPU: under a task's quota of, say, 1 ms (0.01
+	// cpus) it would be throttled for half a second. A container whose quota
+	// is lower starts with this one and gets its own right after it started
+	// (AnnotationCFSQuota).
+	StartCFSQuota = 25000
 	// DefaultNoFile is the soft and hard limit of open files.
 	DefaultNoFile = 65536
 )
@@ -176,9 +185,37 @@ func BuildSpec(c Config) (*specs.Spec, error) {
 		Process:     c.process(),
 		Hostname:    c.Hostname,
 		Mounts:      c.mounts(),
-		Annotations: c.Annotations,
+		Annotations: c.annotations(),
 		Linux:       c.linux(),
 	}, nil
+}
+
+// AnnotationCFSQuota, on a spec whose CFS quota is StartCFSQuota, is the
+// quota (microseconds per DefaultCFSPeriod) the runtime sets once the
+// container started.
+const AnnotationCFSQuota = "meseta.dev/cfs-quota"
+
+// cfsQuota is the task's CFS quota, 0 for none.
+func (c Config) cfsQuota() int64 {
+	if c.Limits.MilliCPUs <= 0 {
+		return 0
+	}
+	return max(1000, c.Limits.MilliCPUs*DefaultCFSPeriod/1000)
+}
+
+// annotations are the config's annotations and, when the container starts
+// with a larger quota than its own, AnnotationCFSQuota.
+func (c Config) annotations() map[string]string {
+	q := c.cfsQuota()
+	if q == 0 || q >= StartCFSQuota {
+		return c.Annotations
+	}
+	a := maps.Clone(c.Annotations)
+	if a == nil {
+		a = map[string]string{}
+	}
+	a[AnnotationCFSQuota] = strconv.FormatInt(q, 10)
+	return a
 }
 
 func (c Config) withDefaults() Config {
@@ -275,7 +312,7 @@ func (c Config) resources() *specs.LinuxResources {
 	if milli := c.Limits.MilliCPUs; milli > 0 {
 		shares := uint64(max(2, milli*1024/1000))
 		period := uint64(DefaultCFSPeriod)
-		quota := max(1000, milli*DefaultCFSPeriod/1000)
+		quota := max(c.cfsQuota(), StartCFSQuota)
 		r.CPU = &specs.LinuxCPU{Shares: &shares, Quota: &quota, Period: &period}
 	}
 	if mem := c.Limits.MemoryBytes; mem > 0 {

@@ -56,9 +56,25 @@ func TestBuildSpec(t *testing.T) {
 			g.Expect(*s.Linux.Resources.Memory.Limit).To(Equal(int64(256 << 20)))
 			g.Expect(*s.Linux.Resources.Memory.Swap).To(Equal(int64(256 << 20)))
 		}},
-		{name: "tiny cpu gets the minimum shares and quota", edit: func(c *Config) { c.Limits.MilliCPUs = 1 }, check: func(g Gomega, s *specs.Spec) {
+		{name: "tiny cpu gets the minimum shares and quota, after a start quota", edit: func(c *Config) {
+			c.Limits.MilliCPUs = 1
+			c.Annotations = map[string]string{"meseta.dev/task": "ns/t"}
+		}, check: func(g Gomega, s *specs.Spec) {
 			g.Expect(*s.Linux.Resources.CPU.Shares).To(Equal(uint64(2)))
-			g.Expect(*s.Linux.Resources.CPU.Quota).To(Equal(int64(1000)))
+			g.Expect(*s.Linux.Resources.CPU.Quota).To(Equal(int64(StartCFSQuota)))
+			g.Expect(s.Annotations).To(Equal(map[string]string{"meseta.dev/task": "ns/t", AnnotationCFSQuota: "1000"}))
+		}},
+		{name: "a quota below the start quota is set after the start", edit: func(c *Config) {
+			c.Limits = LimitsFromResources(v1alpha1.Resources{Cpus: ptrQ("0.1")})
+		}, check: func(g Gomega, s *specs.Spec) {
+			g.Expect(*s.Linux.Resources.CPU.Quota).To(Equal(int64(StartCFSQuota)))
+			g.Expect(s.Annotations).To(HaveKeyWithValue(AnnotationCFSQuota, "10000"))
+		}},
+		{name: "a quota from the start quota up is the spec's", edit: func(c *Config) {
+			c.Limits = LimitsFromResources(v1alpha1.Resources{Cpus: ptrQ("0.25")})
+		}, check: func(g Gomega, s *specs.Spec) {
+			g.Expect(*s.Linux.Resources.CPU.Quota).To(Equal(int64(25000)))
+			g.Expect(s.Annotations).NotTo(HaveKey(AnnotationCFSQuota))
 		}},
 		{name: "own network", edit: func(c *Config) { c.Network = NetworkNone }, check: func(g Gomega, s *specs.Spec) {
 			g.Expect(s.Linux.Namespaces).To(ContainElement(specs.LinuxNamespace{Type: specs.NetworkNamespace}))
