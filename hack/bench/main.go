@@ -47,6 +47,7 @@ var scenarios = []scenario{
 	{"launch-throughput", benchLaunchThroughput},
 	{"launch-latency-real", benchLaunchLatencyReal},
 	{"api", benchAPI},
+	{"write-ceiling", benchWriteCeiling},
 }
 
 func main() {
