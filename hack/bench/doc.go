@@ -16,13 +16,22 @@
 //     that accept every offer;
 //   - launch-throughput: 10,000 tasks onto 1,000 simulated nodes through the
 //     built-in jobs framework and through a raw SDK framework (sdk.Queue),
-//     tasks per second placed (bound) and Running;
+//     tasks per second placed (bound) and Running; at the short size, the
+//     Job's apply-to-all-Running time;
 //   - api: 5,000 simulated nodes and 50,000 running tasks; p50 and p99 of the
-//     mutating and read calls made meanwhile (the simulated agents' own calls
-//     and a prober's), the master's RSS and the etcd database size at the end;
+//     mutating and read calls (the simulated agents' own calls and a
+//     prober's) made during the launch and, apart, in a steady minute once
+//     all run (the one held to the target), the master's RSS and the etcd
+//     database size at the end;
 //   - launch-latency-real: create-to-Running p50 and p99 of real runc
 //     containers on one real agent, beside `runc run -d` of the same image in
-//     the same run (needs root, bin/runc and bin/images from `make images`).
+//     the same run, then the agent's launches per second for 60 tasks at once
+//     and the time from creating an App of 20 instances to all Running
+//     (needs root, bin/runc and bin/images from `make images`);
+//   - write-ceiling: the most writes per second one master takes of Task
+//     status patches (JSON, a CRD with schema and CEL rules) and of Lease
+//     updates (protobuf), and its CPU per write: the ceiling every launch
+//     figure lives under.
 //
 // Each launch also reports what it cost the master: its mutating API calls
 // per task, the embedded etcd's WAL fsyncs and the CPU the master and this
