@@ -194,7 +194,7 @@ func (a *Agent) startManager(ctx, mgrCtx context.Context, scheme *apiruntime.Sch
 		Logger: logger,
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			&v1alpha1.Task{}: {Field: fields.OneTermEqualSelector("spec.nodeName", o.NodeName)},
-		}},
+		}, DefaultTransform: cache.TransformStripManagedFields()},
 		Metrics:                 metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress:  "0",
 		GracefulShutdownTimeout: ptr(30 * time.Second),

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -95,6 +96,8 @@ func (m *Master) newManager(ctx context.Context) (manager.Manager, error) {
 		RenewDeadline:                 ptr(m.Config.Options.LeaderElection.RenewDeadline),
 		RetryPeriod:                   ptr(m.Config.Options.LeaderElection.RetryPeriod),
 		GracefulShutdownTimeout:       ptr(30 * time.Second),
+		// No controller reads managedFields: the cache keeps objects without them.
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to create the controller manager: %w", err)

@@ -104,9 +104,10 @@ func Register(mgr ctrl.Manager, fw Framework, sched Scheduler) (*Driver, error) 
 // fw.Namespace, until ctx ends.
 func Run(ctx context.Context, cfg *rest.Config, fw Framework, sched Scheduler) error {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 Scheme(),
-		Logger:                 log.FromContext(ctx),
-		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{fw.Namespace: {}}},
+		Scheme: Scheme(),
+		Logger: log.FromContext(ctx),
+		Cache: cache.Options{DefaultNamespaces: map[string]cache.Config{fw.Namespace: {}},
+			DefaultTransform: cache.TransformStripManagedFields()},
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})

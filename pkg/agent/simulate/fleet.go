@@ -120,7 +120,7 @@ func (f *Fleet) manager() (manager.Manager, error) {
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
 			// One watch for every node's tasks: those bound to some node.
 			&v1alpha1.Task{}: {Field: fields.OneTermNotEqualSelector("spec.nodeName", "")},
-		}},
+		}, DefaultTransform: cache.TransformStripManagedFields()},
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})
