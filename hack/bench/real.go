@@ -170,7 +170,7 @@ func startAgent(ctx context.Context, env *env, m *master) (func(), error) {
 			_ = cmd.Process.Kill()
 			<-done
 		}
-		killLeftovers(runc, filepath.Join(dir, "runtime"))
+		killLeftovers(runc, filepath.Join(dir, "runtime", "runc")) // the agent's runtime dir holds runc's state in runc/
 	}
 	c, err := m.client()
 	if err != nil {
@@ -199,7 +199,9 @@ func killLeftovers(runc, root string) {
 	entries, _ := os.ReadDir(root)
 	for _, e := range entries {
 		if e.IsDir() {
-			_ = exec.Command(runc, "--root", root, "delete", "-f", e.Name()).Run()
+			if out, err := exec.Command(runc, "--root", root, "delete", "-f", e.Name()).CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "bench: failed to remove container %s: %v: %s\n", e.Name(), err, out)
+			}
 		}
 	}
 }
