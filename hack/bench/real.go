@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -171,6 +173,7 @@ func startAgent(ctx context.Context, env *env, m *master) (func(), error) {
 			<-done
 		}
 		killLeftovers(runc, filepath.Join(dir, "runtime", "runc")) // the agent's runtime dir holds runc's state in runc/
+		unmountUnder(dir)
 	}
 	c, err := m.client()
 	if err != nil {
@@ -191,6 +194,25 @@ func startAgent(ctx context.Context, env *env, m *master) (func(), error) {
 	}
 	stop()
 	return nil, errors.New("the agent's node was not Ready within a minute")
+}
+
+// unmountUnder lazily unmounts every mount under dir (the root file systems
+// of the agent's containers), deepest first.
+func unmountUnder(dir string) {
+	data, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return
+	}
+	var points []string
+	for line := range strings.Lines(string(data)) {
+		if f := strings.Fields(line); len(f) > 1 && strings.HasPrefix(f[1], dir+"/") {
+			points = append(points, f[1])
+		}
+	}
+	slices.Sort(points)
+	for _, p := range slices.Backward(points) {
+		_ = syscall.Unmount(p, syscall.MNT_DETACH)
+	}
 }
 
 // killLeftovers removes every container in a runc state dir (the agent keeps
