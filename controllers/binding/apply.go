@@ -202,15 +202,19 @@ func (b *Binder) fresh(ctx context.Context, key types.NamespacedName, tasks []st
 
 // setNode binds a task: it sets spec.nodeName under a resourceVersion
 // precondition, so that a task another writer ended meanwhile is not bound.
-// On a conflict it reads the task again: still waiting, it tries again; ended
-// or gone, it releases what the task held in the ledger (its offers stay
-// Accepted, unused).
+// The same write adds the agent's finalizer (v1alpha1.TaskFinalizer), which
+// the agent would otherwise add in a write of its own before it launches: a
+// bound task is then never deleted without its agent (or, for a node that is
+// gone, the node lifecycle) writing its final status, and a task that is
+// never bound never carries it. On a conflict it reads the task again: still
+// waiting, it tries again; ended, being deleted or gone, it releases what the
+// task held in the ledger (its offers stay Accepted, unused).
 func (b *Binder) setNode(ctx context.Context, t *v1alpha1.Task, node string) error {
 	key := client.ObjectKeyFromObject(t)
-	rv := t.ResourceVersion
+	rv, finalizers := t.ResourceVersion, t.Finalizers
 	for attempt := 0; attempt < 5; attempt++ {
 		body, _ := json.Marshal(map[string]any{
-			"metadata": map[string]any{"uid": t.UID, "resourceVersion": rv},
+			"metadata": map[string]any{"uid": t.UID, "resourceVersion": rv, "finalizers": withTaskFinalizer(finalizers)},
 			"spec":     map[string]any{"nodeName": node},
 		})
 		obj := &v1alpha1.Task{}
@@ -238,15 +242,24 @@ func (b *Binder) setNode(ctx context.Context, t *v1alpha1.Task, node string) err
 		case fresh.Spec.NodeName == node:
 			b.x.markDecided(t.UID, b.opts.Clock.Now())
 			return nil // bound already (an earlier answer was lost)
-		case fresh.IsTerminal() || fresh.Spec.NodeName != "":
-			log.FromContext(ctx).Info("Task ended or was placed elsewhere while it was being bound",
+		case fresh.IsTerminal() || fresh.Spec.NodeName != "" || fresh.DeletionTimestamp != nil:
+			log.FromContext(ctx).Info("Task ended, was deleted or was placed elsewhere while it was being bound",
 				"task", key, "state", fresh.Status.State, "node", fresh.Spec.NodeName)
 			b.ledger.RemoveTask(key, t.UID, fresh.IsTerminal())
 			return nil
 		}
-		rv = fresh.ResourceVersion
+		rv, finalizers = fresh.ResourceVersion, fresh.Finalizers
 	}
 	return fmt.Errorf("failed to bind task %s to node %s: too many conflicts", key, node)
+}
+
+// withTaskFinalizer returns a task's finalizers with v1alpha1.TaskFinalizer,
+// added at the end when it is missing; finalizers is not changed.
+func withTaskFinalizer(finalizers []string) []string {
+	if slices.Contains(finalizers, v1alpha1.TaskFinalizer) {
+		return finalizers
+	}
+	return append(slices.Clone(finalizers), v1alpha1.TaskFinalizer)
 }
 
 // taskStatusPatch ends a task before it was launched, under a

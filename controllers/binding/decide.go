@@ -99,7 +99,8 @@ type candidate struct {
 // well formed, that its offers exist, are outstanding (or were accepted for
 // it), belong to its framework and namespace and lie on one node, and that
 // the offers together hold the resources, ports included, of every task bound
-// on them: tasks that name the same offers share them, earlier tasks first.
+// on them: tasks that name the same offers share them, earlier tasks first,
+// and offers pool their resources only when a bound task names them together.
 // Decide is pure: the caller applies the outcome.
 func Decide(tasks []TaskView, offers map[string]OfferView) Outcome {
 	ordered := make([]*TaskView, len(tasks))
@@ -240,37 +241,33 @@ func components(cands []*candidate) [][]*candidate {
 	return groups
 }
 
-// fit binds the tasks of one group that the group's offers hold: first the
-// tasks whose offers were accepted for them already, then the others first
-// fit, in order.
+// fit binds the tasks of one group that their offers hold: first the tasks
+// whose offers were accepted for them already, then the others first fit, in
+// order. A task draws on the offers it names and on those that the tasks
+// bound before it link to them (see pools), never on offers that only a
+// dropped task named.
 func fit(group []*candidate, offers map[string]OfferView) (*Bind, []Drop) {
 	b := &Bind{OfferTasks: map[string][]string{}, Resources: map[string]resources.Vector{}}
 	var drops []Drop
-	var pool, used resources.Vector
-	inPool := map[string]bool{}
+	ps := newPools()
 	var bound []string
-	add := func(c *candidate) {
-		for _, o := range c.offers {
-			if !inPool[o] {
-				inPool[o] = true
-				pool = pool.Add(offers[o].Resources)
-			}
-		}
-		used = used.Add(c.res)
+	add := func(c *candidate, p *pool) {
+		ps.add(p, c.view.Name, c.res)
 		bound = append(bound, c.view.Name)
 		b.Node = c.node
 		b.Resources[c.view.Name] = c.res
 	}
 	for _, c := range group {
 		if c.held {
-			add(c)
+			add(c, ps.join(c.offers, offers))
 		}
 	}
 	for _, c := range group {
 		if c.held {
 			continue
 		}
-		if msg := short(c, offers, inPool, pool, used, bound); msg != "" {
+		p := ps.join(c.offers, offers)
+		if msg := short(c, p); msg != "" {
 			drops = append(drops, Drop{Task: c.view.Name, State: v1alpha1.TaskDropped, Reason: v1alpha1.ReasonInvalidOffers, Message: msg})
 			continue
 		}
@@ -279,7 +276,7 @@ func fit(group []*candidate, offers map[string]OfferView) (*Bind, []Drop) {
 				Message: fmt.Sprintf("offer %s cannot be accepted for more than %d tasks", full, MaxTasksPerOffer)})
 			continue
 		}
-		add(c)
+		add(c, p)
 		for _, o := range c.offers {
 			if offers[o].Phase != v1alpha1.OfferAccepted {
 				b.OfferTasks[o] = append(b.OfferTasks[o], c.view.Name)
@@ -290,15 +287,13 @@ func fit(group []*candidate, offers map[string]OfferView) (*Bind, []Drop) {
 		return nil, drops
 	}
 	b.Tasks = bound
-	for o := range inPool {
+	for _, o := range ps.offers() {
 		if offers[o].Phase == v1alpha1.OfferAccepted {
 			b.Held = append(b.Held, o)
 		} else {
 			b.Accept = append(b.Accept, o)
 		}
 	}
-	slices.Sort(b.Held)
-	slices.Sort(b.Accept)
 	return b, drops
 }
 
@@ -312,37 +307,25 @@ func crowded(c *candidate, offerTasks map[string][]string) string {
 	return ""
 }
 
-// short says why c does not fit in the group's offers after the tasks bound
-// before it, or "" when it fits.
-func short(c *candidate, offers map[string]OfferView, inPool map[string]bool, pool, used resources.Vector, bound []string) string {
-	names := slices.Clone(c.offers)
-	for o := range inPool {
-		if !slices.Contains(names, o) {
-			names = append(names, o)
-		}
-	}
-	slices.Sort(names)
-	for _, o := range c.offers {
-		if !inPool[o] {
-			pool = pool.Add(offers[o].Resources)
-		}
-	}
-	left := pool.Sub(used)
+// short says why c does not fit in p, the pool it would draw on, after the
+// tasks bound in p before it, or "" when it fits.
+func short(c *candidate, p *pool) string {
+	left := p.have.Sub(p.used)
 	if left.Contains(c.res) {
 		return ""
 	}
-	holder := "offer " + names[0] + " holds"
-	if len(names) > 1 {
-		holder = "offers " + strings.Join(names, ", ") + " hold"
+	holder := "offer " + p.offers[0] + " holds"
+	if len(p.offers) > 1 {
+		holder = "offers " + strings.Join(p.offers, ", ") + " hold"
 	}
-	if taken := c.res.Ports.Intersect(used.Ports); !taken.IsEmpty() {
-		return fmt.Sprintf("ports %s of %s are taken by %s", taken, holder[:strings.LastIndex(holder, " ")], describeTasks(bound))
+	if taken := c.res.Ports.Intersect(p.used.Ports); !taken.IsEmpty() {
+		return fmt.Sprintf("ports %s of %s are taken by %s", taken, holder[:strings.LastIndex(holder, " ")], describeTasks(p.tasks))
 	}
 	have, need := describeShort(left, c.res)
-	if len(bound) == 0 {
+	if len(p.tasks) == 0 {
 		return fmt.Sprintf("%s %s but the task needs %s", holder, have, need)
 	}
-	return fmt.Sprintf("%s %s after %s, but the task needs %s", holder, have, describeTasks(bound), need)
+	return fmt.Sprintf("%s %s after %s, but the task needs %s", holder, have, describeTasks(p.tasks), need)
 }
 
 // describeShort lists, for each resource of which have holds less than need,

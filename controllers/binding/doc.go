@@ -5,9 +5,11 @@
 // The decision is pure (Decide): a task is bound when its offers exist, are
 // outstanding (or were accepted for it already), belong to its framework and
 // namespace and lie on one node, and the offers of the tasks that share them
-// hold all their resources, ports included, earlier tasks first. Otherwise
-// the task ends Dropped with reason InvalidOffers (Error with reason
-// TaskInvalid when it is malformed) and a sentence that says what was wrong.
+// hold all their resources, ports included, earlier tasks first. A task draws
+// on the offers it names and on those that tasks bound with it link to them,
+// never on an offer that only a dropped task named. Otherwise the task ends
+// Dropped with reason InvalidOffers (Error with reason TaskInvalid when it is
+// malformed) and a sentence that says what was wrong.
 //
 // Tasks that name the same offers are decided together. A framework creates
 // them one by one, so the binder waits until no new task of the group

@@ -246,8 +246,16 @@ func TestOffersRestartRebuildsLedger(t *testing.T) {
 	g.Expect(got.Spec.NodeName).To(Equal("node-a"))
 	last := env.outstanding(fw, 1)[0]
 	g.Expect(vec(last.Spec.Resources).Equal(resources.MustParse("cpus:2;mem:2Gi"))).To(BeTrue())
-	// A deleted task's resources come back.
+	// A deleted task holds its resources until its agent (played here) has
+	// written its final status and removed the finalizer the binding added.
+	g.Expect(got.Finalizers).To(ContainElement(v1alpha1.TaskFinalizer), "bound with the agent's finalizer")
 	g.Expect(env.c.Delete(env.ctx(), got)).To(Succeed())
+	g.Consistently(func() bool {
+		u, _ := env.ctl.Ledger().Node("node-a")
+		return u.Allocated.Equal(resources.MustParse("cpus:2;mem:2Gi"))
+	}, time.Second, 50*time.Millisecond).Should(BeTrue(), "the agent has not confirmed the kill yet")
+	env.patchStatus(got, `{"status":{"state":"Killed","reason":"KillRequested"}}`)
+	g.Expect(env.c.Patch(env.ctx(), got, client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`)))).To(Succeed())
 	g.Eventually(func() bool {
 		u, _ := env.ctl.Ledger().Node("node-a")
 		return u.Allocated.Equal(resources.MustParse("cpus:1;mem:1Gi"))

@@ -18,7 +18,8 @@ import (
 
 // reconciler reports the status of the tasks bound to the fleet's nodes as
 // the real agent's tasks.Reconciler does, with simulated containers: the
-// finalizer before anything starts, one status patch per pass computed by
+// finalizer before anything starts (added only when the binding did not add
+// it already), one status patch per pass computed by
 // tasks.NextStatus with optimistic locking, and the finalizer removed once
 // the final status is written.
 type reconciler struct {

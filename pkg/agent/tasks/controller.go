@@ -68,8 +68,9 @@ func (r *Reconciler) reconcileActive(ctx context.Context, task *v1alpha1.Task) e
 	deleting := !task.DeletionTimestamp.IsZero()
 	hasFinalizer := controllerutil.ContainsFinalizer(task, v1alpha1.TaskFinalizer)
 	if deleting && !hasFinalizer {
-		// Never launched by this agent (it adds the finalizer first), or the
-		// finalizer was removed by force: kill whatever runs.
+		// Never launched by this agent (a task it launches carries the
+		// finalizer first), or the finalizer was removed by force: kill
+		// whatever runs.
 		reason, message := KillReason(task)
 		r.Supervisor.Kill(task.UID, reason, message)
 		return nil

@@ -17,11 +17,13 @@
 //     Adopt re-adopts the containers an earlier agent left in the runtime, by
 //     the annotations their specs carry, so nothing runs twice.
 //   - Reconciler is the level-based controller: it reads a task from the
-//     node's cache, adds the meseta.dev/task finalizer before launching
-//     anything, asks the supervisor to launch or kill, patches the status once
-//     (with optimistic locking, so a stale copy never overwrites a newer
-//     state), and once the final status is written removes the container and
-//     then the finalizer.
+//     node's cache, makes sure the task carries the meseta.dev/task finalizer
+//     before launching anything (the master adds it when it binds a task on
+//     offers; the agent adds it only to a task that lacks it, such as one an
+//     operator placed), asks the supervisor to launch or kill, patches the
+//     status once (with optimistic locking, so a stale copy never overwrites
+//     a newer state), and once the final status is written removes the
+//     container and then the finalizer.
 //
 // Each task has a directory under the agent's work dir, named after its
 // container ID (ContainerID): task.json (its identity), sandbox/ (mounted at
