@@ -156,12 +156,7 @@ func TestCgroupLimits(t *testing.T) {
 		c.Limits = Limits{MilliCPUs: 500, MemoryBytes: 64 << 20}
 	})
 	h.start(t, tk)
-	dirs := CgroupDirs(filepath.Join(DefaultCgroupParent, tk.id))
-	read := func(controller, file string) string {
-		data, err := os.ReadFile(filepath.Join(dirs[controller], file))
-		g.Expect(err).NotTo(HaveOccurred())
-		return strings.TrimSpace(string(data))
-	}
+	read := cgroupReader(g, tk.id)
 	if unifiedHost() {
 		g.Expect(read("cpu", "cpu.max")).To(Equal("50000 100000"))
 		g.Expect(read("memory", "memory.max")).To(Equal(strconv.Itoa(64 << 20)))
@@ -173,7 +168,7 @@ func TestCgroupLimits(t *testing.T) {
 	g.Expect(read("cpu", "cpu.cfs_period_us")).To(Equal("100000"))
 	g.Expect(read("cpu", "cpu.shares")).To(Equal("512"))
 	g.Expect(read("memory", "memory.limit_in_bytes")).To(Equal(strconv.Itoa(64 << 20)))
-	if _, err := os.Stat(filepath.Join(dirs["memory"], "memory.memsw.limit_in_bytes")); err == nil {
+	if _, err := os.Stat(filepath.Join(CgroupDirs(filepath.Join(DefaultCgroupParent, tk.id))["memory"], "memory.memsw.limit_in_bytes")); err == nil {
 		g.Expect(read("memory", "memory.memsw.limit_in_bytes")).To(Equal(strconv.Itoa(64 << 20)))
 	}
 	g.Expect(read("pids", "pids.max")).To(Equal("4096"))
@@ -317,12 +312,7 @@ func TestSmallCPUQuotaIsSetAfterTheStart(t *testing.T) {
 		c.Limits = Limits{MilliCPUs: 10, MemoryBytes: 32 << 20}
 	})
 	h.start(t, tk)
-	dirs := CgroupDirs(filepath.Join(DefaultCgroupParent, tk.id))
-	read := func(controller, file string) string {
-		data, err := os.ReadFile(filepath.Join(dirs[controller], file))
-		g.Expect(err).NotTo(HaveOccurred())
-		return strings.TrimSpace(string(data))
-	}
+	read := cgroupReader(g, tk.id)
 	if unifiedHost() {
 		g.Expect(read("cpu", "cpu.max")).To(Equal("1000 100000"))
 		g.Expect(read("memory", "memory.max")).To(Equal(strconv.Itoa(32 << 20)))
@@ -332,4 +322,14 @@ func TestSmallCPUQuotaIsSetAfterTheStart(t *testing.T) {
 	g.Expect(read("cpu", "cpu.shares")).To(Equal("10"))
 	g.Expect(read("memory", "memory.limit_in_bytes")).To(Equal(strconv.Itoa(32 << 20)))
 	g.Expect(read("pids", "pids.max")).To(Equal("4096"))
+}
+
+// cgroupReader returns a reader of the files of container id's cgroups.
+func cgroupReader(g Gomega, id string) func(controller, file string) string {
+	dirs := CgroupDirs(filepath.Join(DefaultCgroupParent, id))
+	return func(controller, file string) string {
+		data, err := os.ReadFile(filepath.Join(dirs[controller], file))
+		g.Expect(err).NotTo(HaveOccurred())
+		return strings.TrimSpace(string(data))
+	}
 }
