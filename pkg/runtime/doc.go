@@ -9,8 +9,12 @@
 // at /mnt/sandbox, the default capability set with an empty ambient set, no new
 // privileges, masked and read-only kernel paths, an open-files limit, and cgroup
 // limits under /meseta/<id>: cpu shares 1024*cpus, CFS quota cpus*100ms per
-// 100ms, memory limit mem with memory+swap equal to it, and 4096 pids. The host
-// root (the empty image) is read-only, with a private tmpfs on /tmp.
+// 100ms, memory limit mem with memory+swap equal to it, and 4096 pids. A quota
+// under 25ms (cpus below 0.25) is set by "RUNTIME update" right after the
+// container started: the runtime's own set-up, which runs in the container's
+// cgroup, would otherwise be throttled (about half a second at 0.01 cpus), so
+// the container starts with StartCFSQuota. The host root (the empty image) is
+// read-only, with a private tmpfs on /tmp.
 //
 // # Exit statuses: the monitor
 //
