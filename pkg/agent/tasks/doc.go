@@ -23,7 +23,9 @@
 //     operator placed), asks the supervisor to launch or kill, patches the
 //     status once (with optimistic locking, so a stale copy never overwrites
 //     a newer state), and once the final status is written removes the
-//     container and then the finalizer.
+//     container and then the finalizer. A copy at a version its own write
+//     replaced (Superseded) is left alone: the event of that write brings the
+//     task back, and a write from the stale copy could only conflict.
 //
 // Each task has a directory under the agent's work dir, named after its
 // container ID (ContainerID): task.json (its identity), sandbox/ (mounted at
