@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"sync"
@@ -87,52 +88,72 @@ func launchQueue(ctx context.Context, m *master, n int) (time.Time, error) {
 // relauncher is a raw SDK framework's own bookkeeping: an sdk.Queue of n
 // tasks that run until deleted, and, as a framework must, a relaunch under a
 // new name of every task the master Dropped (never launched: its offer was
-// rescinded, or accepted before the task arrived).
+// rescinded, or accepted before the task arrived). As the Queue asks, it
+// hands the queue only the tasks still to launch: a task leaves the group
+// once it is seen with a status (a Queue forgets what it launched after a
+// minute, and would create again a task it is still given).
 type relauncher struct {
 	key   string
 	queue *sdk.Queue
 
 	mu       sync.Mutex
-	tasks    []v1alpha1.Task
-	index    map[string]int // task name -> its place in tasks
+	live     map[string]bool // names of the tasks launched or to launch, less those Dropped
+	pending  map[string]bool // names of the tasks not seen with a status yet
 	attempts int
+	flushing bool // a Set of the queue is scheduled
 }
 
+// relaunchFlushDelay gathers the status updates of many tasks into one Set of
+// the queue.
+const relaunchFlushDelay = 100 * time.Millisecond
+
 func newRelauncher(key, prefix string, n int) *relauncher {
-	r := &relauncher{key: key, tasks: make([]v1alpha1.Task, n), index: map[string]int{}}
-	for i := range r.tasks {
-		r.tasks[i].Name = sdk.TaskName(prefix, strconv.Itoa(i))
-		r.tasks[i].Spec.TaskTemplate = benchTemplate()
-		r.index[r.tasks[i].Name] = i
+	r := &relauncher{key: key, live: map[string]bool{}, pending: map[string]bool{}}
+	for i := range n {
+		name := sdk.TaskName(prefix, strconv.Itoa(i))
+		r.live[name], r.pending[name] = true, true
 	}
 	r.queue = sdk.NewQueue(sdk.QueueOptions{OnStatus: r.onStatus})
 	return r
 }
 
 // start hands the tasks to the queue.
-func (r *relauncher) start() {
-	r.mu.Lock()
-	tasks := slices.Clone(r.tasks)
-	r.mu.Unlock()
-	r.queue.Set(r.key, sdk.Group{Tasks: tasks})
-}
+func (r *relauncher) start() { r.flush() }
 
 func (r *relauncher) onStatus(_ context.Context, t *v1alpha1.Task) {
-	if t.Status.State != v1alpha1.TaskDropped {
-		return
-	}
 	r.mu.Lock()
-	i, ok := r.index[t.Name]
-	if !ok {
-		r.mu.Unlock()
+	defer r.mu.Unlock()
+	switch {
+	case !r.live[t.Name]:
+		return
+	case t.Status.State == v1alpha1.TaskDropped:
+		delete(r.live, t.Name)
+		delete(r.pending, t.Name)
+		r.attempts++
+		name := sdk.TaskName(t.Name, "r"+strconv.Itoa(r.attempts))
+		r.live[name], r.pending[name] = true, true
+	case r.pending[t.Name] && t.Status.State != "":
+		delete(r.pending, t.Name)
+	default:
 		return
 	}
-	r.attempts++
-	delete(r.index, t.Name)
-	r.tasks[i].Name = sdk.TaskName(t.Name, "r"+strconv.Itoa(r.attempts))
-	r.index[r.tasks[i].Name] = i
-	tasks := slices.Clone(r.tasks)
+	if !r.flushing {
+		r.flushing = true
+		time.AfterFunc(relaunchFlushDelay, r.flush)
+	}
+}
+
+// flush sets the queue's group to the tasks still to launch.
+func (r *relauncher) flush() {
+	r.mu.Lock()
+	r.flushing = false
+	names := slices.Sorted(maps.Keys(r.pending))
 	r.mu.Unlock()
+	tasks := make([]v1alpha1.Task, len(names))
+	for i, name := range names {
+		tasks[i].Name = name
+		tasks[i].Spec.TaskTemplate = benchTemplate()
+	}
 	r.queue.Set(r.key, sdk.Group{Tasks: tasks})
 }
 
