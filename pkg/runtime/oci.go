@@ -180,7 +180,11 @@ func (r *OCI) setStartedQuota(ctx context.Context, id string, cfg bundleConfig) 
 	if _, err := strconv.ParseUint(q, 10, 63); err != nil {
 		return fmt.Errorf("container %s: annotation %s: %q is not a number of microseconds", id, AnnotationCFSQuota, q)
 	}
-	if err := r.runtime(context.WithoutCancel(ctx), "update", "--cpu-quota", q, id); err != nil {
+	err := r.runtime(context.WithoutCancel(ctx), "update", "--cpu-quota", q, id)
+	switch {
+	case err != nil && strings.Contains(err.Error(), "not running"):
+		return nil // it ran and exited already: nothing is left to limit
+	case err != nil:
 		return fmt.Errorf("failed to set the cpu quota of container %s: %w", id, err)
 	}
 	return nil

@@ -333,3 +333,18 @@ func cgroupReader(g Gomega, id string) func(controller, file string) string {
 		return strings.TrimSpace(string(data))
 	}
 }
+
+func TestSmallCPUQuotaOfAContainerThatExitedAtOnce(t *testing.T) {
+	g := NewWithT(t)
+	h := newHarness(t)
+	for i := range 5 { // the command may exit before or after the quota is set
+		tk := h.prepare(t, busybox, func(c *Config) {
+			c.Args = []string{"sh", "-c", "echo " + strconv.Itoa(i)}
+			c.Limits = Limits{MilliCPUs: 10, MemoryBytes: 32 << 20}
+		})
+		h.start(t, tk)
+		exit := h.wait(t, tk)
+		g.Expect(exit.Code).To(BeZero())
+		g.Expect(tk.output("stdout")).To(Equal(strconv.Itoa(i) + "\n"))
+	}
+}
