@@ -72,6 +72,17 @@ func CgroupDirs(cgroupsPath string) map[string]string {
 	return out
 }
 
+// writeCFSQuota sets the CFS quota (microseconds per period) of the cpu
+// cgroup directory dir: cpu.max on a cgroup v2 host (its period unchanged),
+// cpu.cfs_quota_us on v1.
+func writeCFSQuota(dir, quota string) error {
+	file := "cpu.cfs_quota_us"
+	if unifiedHost() {
+		file = "cpu.max"
+	}
+	return os.WriteFile(filepath.Join(dir, file), []byte(quota), 0)
+}
+
 // OOMKills reads how many processes the OOM killer killed in a memory cgroup:
 // "oom_kill" of memory.events (v2) or memory.oom_control (v1).
 func OOMKills(memoryDir string) (int64, error) {

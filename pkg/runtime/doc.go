@@ -10,10 +10,13 @@
 // privileges, masked and read-only kernel paths, an open-files limit, and cgroup
 // limits under /meseta/<id>: cpu shares 1024*cpus, CFS quota cpus*100ms per
 // 100ms, memory limit mem with memory+swap equal to it, and 4096 pids. A quota
-// under 25ms (cpus below 0.25) is set by "RUNTIME update" right after the
-// container started: the runtime's own set-up, which runs in the container's
-// cgroup, would otherwise be throttled (about half a second at 0.01 cpus), so
-// the container starts with StartCFSQuota. The host root (the empty image) is
+// under 25ms (cpus below 0.25) is set right after the container started: the
+// runtime's own set-up, which runs in the container's cgroup, would otherwise
+// be throttled (about half a second at 0.01 cpus), so the container starts
+// with StartCFSQuota. The driver writes the quota to the container's cpu
+// cgroup itself (microseconds, where "RUNTIME update" costs a process start);
+// only if that fails does it ask "RUNTIME update", which also tells a
+// container that exited already from a failure. The host root (the empty image) is
 // read-only, with a private tmpfs on /tmp.
 //
 // # Exit statuses: the monitor

@@ -72,7 +72,13 @@ type harness struct {
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
-	rt, err := New(Options{Root: filepath.Join(t.TempDir(), "state"), Runtime: runcPath(t)})
+	return newHarnessOf(t, runcPath(t))
+}
+
+// newHarnessOf returns a harness whose OCI runtime is the binary runtime.
+func newHarnessOf(t testing.TB, runtime string) *harness {
+	t.Helper()
+	rt, err := New(Options{Root: filepath.Join(t.TempDir(), "state"), Runtime: runtime})
 	if err != nil {
 		t.Fatal(err)
 	}

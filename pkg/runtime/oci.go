@@ -171,7 +171,9 @@ func (r *OCI) Run(ctx context.Context, id string, opts RunOptions) (State, error
 }
 
 // setStartedQuota gives a container that started with StartCFSQuota its own
-// CFS quota (AnnotationCFSQuota).
+// CFS quota (AnnotationCFSQuota). It writes the container's cpu cgroup
+// itself when it knows where that is: that takes microseconds, where
+// `runc update` takes a process start (20-30 ms on the launch path).
 func (r *OCI) setStartedQuota(ctx context.Context, id string, cfg bundleConfig) error {
 	q, ok := cfg.Annotations[AnnotationCFSQuota]
 	if !ok {
@@ -179,6 +181,13 @@ func (r *OCI) setStartedQuota(ctx context.Context, id string, cfg bundleConfig) 
 	}
 	if _, err := strconv.ParseUint(q, 10, 63); err != nil {
 		return fmt.Errorf("container %s: annotation %s: %q is not a number of microseconds", id, AnnotationCFSQuota, q)
+	}
+	if p := cfg.Linux.CgroupsPath; filepath.IsAbs(p) {
+		if writeCFSQuota(CgroupDirs(p)["cpu"], q) == nil {
+			return nil
+		}
+		// Let the runtime try: it tells a container that exited already
+		// from one whose quota cannot be set.
 	}
 	err := r.runtime(context.WithoutCancel(ctx), "update", "--cpu-quota", q, id)
 	switch {

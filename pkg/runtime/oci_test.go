@@ -305,8 +305,22 @@ var _ = errors.Is
 var _ = image.RootfsOverlay
 
 func TestSmallCPUQuotaIsSetAfterTheStart(t *testing.T) {
+	t.Run("runc", func(t *testing.T) { testSmallCPUQuota(t, newHarness(t)) })
+	// The quota is written to the container's cgroup, not through a second
+	// runtime process on the launch path: a runtime that refuses to update
+	// does not matter.
+	t.Run("without runc update", func(t *testing.T) {
+		wrapper := filepath.Join(t.TempDir(), "runc-without-update")
+		script := "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = update ] && { echo 'update refused' >&2; exit 1; }; done\nexec " + runcPath(t) + " \"$@\"\n"
+		if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		testSmallCPUQuota(t, newHarnessOf(t, wrapper))
+	})
+}
+
+func testSmallCPUQuota(t *testing.T, h *harness) {
 	g := NewWithT(t)
-	h := newHarness(t)
 	tk := h.prepare(t, busybox, func(c *Config) {
 		c.Args = []string{"sleep", "1000"}
 		c.Limits = Limits{MilliCPUs: 10, MemoryBytes: 32 << 20}
