@@ -2,6 +2,8 @@ package integration
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -25,7 +29,9 @@ import (
 // controller: the nodes register, Ready, with a Lease each; a Job of sleeping
 // tasks completes on them, a Job whose command exits 3 fails with that exit
 // code, and a task that runs forever is killed, its final status written,
-// when it is deleted.
+// when it is deleted. The nodes speak as their agents would (NodeIdentities):
+// all of it passes the node-restriction policy, and the master's priority and
+// fairness files their requests under meseta-nodes.
 func TestSimulatedAgents(t *testing.T) {
 	g := NewWithT(t)
 	m := mastertest.Start(t, mastertest.Options{Controllers: controllers.All()})
@@ -34,7 +40,7 @@ func TestSimulatedAgents(t *testing.T) {
 	t.Cleanup(cancel)
 	nodes := simulate.NodeNames("simtest", 50)
 	f, err := simulate.NewFleet(simulate.Config{REST: m.RESTConfig(), Nodes: nodes,
-		Allocatable: resources.MustParse("cpus:2;mem:4Gi").ToAPI()})
+		Allocatable: resources.MustParse("cpus:2;mem:4Gi").ToAPI(), NodeIdentities: true})
 	g.Expect(err).NotTo(HaveOccurred())
 	go func() { _ = f.Run(ctx) }()
 	g.Eventually(f.Ready(), time.Minute).Should(BeClosed())
@@ -74,4 +80,27 @@ func TestSimulatedAgents(t *testing.T) {
 	g.Eventually(func() bool {
 		return apierrors.IsNotFound(c.Get(ctx, key, &v1alpha1.Task{}))
 	}, time.Minute, 200*time.Millisecond).Should(BeTrue(), "the finalizer is removed once the task is reported Killed")
+
+	g.Expect(dispatchedAsNodes(ctx, g, m.RESTConfig())).To(BeNumerically(">=", 3*len(nodes)),
+		"each node's registration, Lease and status went through the nodes' flow schema")
+}
+
+// dispatchedAsNodes returns how many requests the master's priority and
+// fairness dispatched under the meseta-nodes flow schema.
+func dispatchedAsNodes(ctx context.Context, g Gomega, rc *rest.Config) float64 {
+	cs, err := kubernetes.NewForConfig(rc)
+	g.Expect(err).NotTo(HaveOccurred())
+	raw, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	g.Expect(err).NotTo(HaveOccurred())
+	var total float64
+	for line := range strings.Lines(string(raw)) {
+		if !strings.HasPrefix(line, "apiserver_flowcontrol_dispatched_requests_total{") || !strings.Contains(line, `flow_schema="meseta-nodes"`) {
+			continue
+		}
+		fields := strings.Fields(line)
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		g.Expect(err).NotTo(HaveOccurred())
+		total += v
+	}
+	return total
 }

@@ -178,6 +178,9 @@ func startFleet(ctx context.Context, m *master, n int, rec *latencies) (*simulat
 	f, err := simulate.NewFleet(simulate.Config{
 		REST: cfg, Nodes: simulate.NodeNames("sim", n),
 		Allocatable: mustResources(simulate.DefaultResources),
+		// Each node speaks as its agent: the master queues and limits it as
+		// it would a real agent (priority and fairness), not as its admin.
+		NodeIdentities: true,
 		// The real agent's heartbeat interval and Lease duration (the defaults).
 	})
 	if err != nil {

@@ -25,6 +25,8 @@ type simulateOptions struct {
 	Prefix string
 	// StartDelay is how long a simulated container takes to start.
 	StartDelay time.Duration
+	// AsNodes makes each node's requests as its agent's user.
+	AsNodes bool
 }
 
 func (s *simulateOptions) addFlags(fs *pflag.FlagSet) {
@@ -32,6 +34,8 @@ func (s *simulateOptions) addFlags(fs *pflag.FlagSet) {
 		"and its tasks go Staging, Starting, Running and, when their command says so (sleep N, false, sh -c \"exit 3\"), Finished or Failed, with no containers.")
 	fs.StringVar(&s.Prefix, "node-name-prefix", "sim", "With --simulate: the nodes are named PREFIX-00000, PREFIX-00001...")
 	fs.DurationVar(&s.StartDelay, "simulate-start-delay", 0, "With --simulate: how long a simulated container takes to start.")
+	fs.BoolVar(&s.AsNodes, "simulate-as-nodes", true, "With --simulate: each node makes its own requests as its agent would, user meseta:node:NAME in group meseta:nodes, "+
+		"so that the master's priority and fairness and node-restriction policy apply to it; the kubeconfig's user must be allowed to impersonate users and groups.")
 }
 
 // runSimulatedAgents runs s.Nodes simulated agents with the agent options o
@@ -91,6 +95,6 @@ func simulationConfig(o *agent.Options, s simulateOptions) (simulate.Config, err
 	return simulate.Config{
 		REST: rc, Nodes: simulate.NodeNames(s.Prefix, s.Nodes), Allocatable: alloc, Attributes: attrs,
 		HeartbeatInterval: o.HeartbeatInterval, LeaseDuration: o.LeaseDuration, StatusInterval: o.NodeStatusInterval,
-		StartDelay: s.StartDelay, Concurrency: max(o.Concurrency, simulate.DefaultConcurrency), Version: version.Version,
+		StartDelay: s.StartDelay, NodeIdentities: s.AsNodes, Concurrency: max(o.Concurrency, simulate.DefaultConcurrency), Version: version.Version,
 	}, nil
 }

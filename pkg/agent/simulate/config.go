@@ -50,6 +50,13 @@ type Config struct {
 	RegisterConcurrency int
 	// Version is the agent version the nodes report.
 	Version string
+	// NodeIdentities makes each node's own requests (registration, Node
+	// status, Lease, its tasks' finalizers and status) as that node's agent
+	// would: user meseta:node:<node> in group meseta:nodes, by impersonation,
+	// so the master's priority and fairness and its node-restriction policy
+	// treat them as a real agent's. REST's identity then needs the impersonate
+	// verb on users and groups. The shared watches stay REST's own.
+	NodeIdentities bool
 	// Logger logs; default discards.
 	Logger logr.Logger
 }
@@ -88,6 +95,9 @@ func (c Config) complete() Config {
 	}
 	if rc.Burst < 2*int(qps) {
 		rc.Burst = 2 * int(qps)
+	}
+	if c.NodeIdentities {
+		rc = withNodeIdentities(rc)
 	}
 	c.REST = rc
 	return c

@@ -10,6 +10,15 @@
 // the fleet's nodes, and one watch of Nodes that the heartbeats read instead
 // of getting their Node at every beat.
 //
+// With NodeIdentities (the default of `meseta agent --simulate`), what a node
+// writes is written as its own agent: the fleet impersonates user
+// meseta:node:<node> in group meseta:nodes for every request made for that
+// node. The master's priority and fairness then queues a fleet's thousands of
+// nodes as it would as many agents, each node a flow of its own, and its
+// node-restriction policy checks every write. Without it, a fleet run under
+// an admin's credentials is exempt from both, and nothing bounds how many of
+// its requests the master holds at once.
+//
 // What a task does is read from its command (ParseCommand): "sleep 5"
 // finishes after five seconds, "false" fails at once with exit code 1,
 // `sh -c "exit 3"` fails with exit code 3, and a command the simulator does

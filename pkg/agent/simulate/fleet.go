@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/fields"
 	apiruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
@@ -96,7 +98,7 @@ func (f *Fleet) Run(ctx context.Context) error {
 				return
 			case <-time.After(phase):
 			}
-			_ = hb.Start(quiet)
+			_ = hb.Start(asNode(quiet, hb.Node))
 		})
 	}
 	err = <-mgrDone
@@ -170,32 +172,39 @@ func (f *Fleet) heartbeats(c client.Client, leases kubernetes.Interface) []*node
 	return beats
 }
 
-// register registers every node, RegisterConcurrency at once.
+// register registers every node, RegisterConcurrency at once. It stops at
+// the first failure, which is said once, not once per node.
 func (f *Fleet) register(ctx context.Context, beats []*node.Heartbeat) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	sem := make(chan struct{}, f.cfg.RegisterConcurrency)
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-	)
+	var wg sync.WaitGroup
 	for _, hb := range beats {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			wg.Wait()
-			return ctx.Err()
+		}
+		if ctx.Err() != nil {
+			break
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := hb.Register(ctx); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
+			if err := hb.Register(asNode(ctx, hb.Node)); err != nil && ctx.Err() == nil {
+				cancel(f.registrationError(hb.Node, err))
 			}
 		})
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return context.Cause(ctx)
+}
+
+// registrationError says why node could not register.
+func (f *Fleet) registrationError(node string, err error) error {
+	if f.cfg.NodeIdentities && apierrors.IsForbidden(err) && strings.Contains(err.Error(), "impersonate") {
+		return fmt.Errorf("node %s: the simulated nodes speak as their agents, by impersonation, and the fleet's credentials must be allowed to impersonate "+
+			"users and groups (or turn NodeIdentities off): %w", node, err)
+	}
+	return fmt.Errorf("node %s: %w", node, err)
 }
 
 // LeaseNamespace holds the simulated nodes' Leases, as the real agents'.

@@ -47,6 +47,7 @@ func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if !r.nodes[task.Spec.NodeName] || r.superseded.Stale(task) {
 		return reconcile.Result{}, nil // not the fleet's, or the event of its own write brings it back
 	}
+	ctx = asNode(ctx, task.Spec.NodeName)
 	if task.IsTerminal() {
 		r.containers.forget(req.NamespacedName)
 		return reconcile.Result{}, r.finish(ctx, task)
