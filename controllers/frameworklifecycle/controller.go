@@ -40,7 +40,8 @@ var skipNameValidation = true
 type Reconciler struct {
 	// Client reads from the manager's cache and writes to the API server.
 	Client client.Client
-	// APIReader reads from the API server, to confirm a teardown.
+	// APIReader reads from the API server, to confirm a teardown or an
+	// inactive framework (needsConfirmation).
 	APIReader client.Reader
 	// Recorder records events on frameworks; nil records none.
 	Recorder events.EventRecorder
@@ -99,10 +100,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	fw := in.Framework
 	d := Decide(*in)
-	if d.TornDown && fw.Status.Phase != v1alpha1.FrameworkTornDown {
-		// A teardown is final: decide it on the Lease as the API server has
-		// it, not as the cache may still have it.
-		if d, err = r.confirmTearDown(ctx, in, d); err != nil {
+	if needsConfirmation(fw, d) {
+		if d, err = r.confirmLease(ctx, in, d); err != nil {
 			return reconcile.Result{}, err
 		}
 	}
@@ -167,9 +166,20 @@ func (r *Reconciler) read(ctx context.Context, key types.NamespacedName) (*Input
 	return in, nil
 }
 
-// confirmTearDown decides again with the framework's Lease read from the API
-// server.
-func (r *Reconciler) confirmTearDown(ctx context.Context, in *Input, d Decision) (Decision, error) {
+// needsConfirmation reports whether decision d about fw must be made again
+// on the Lease as the API server has it, not as the cache has it: a teardown
+// is final, and going inactive rescinds the framework's offers (its launches
+// still on their way are dropped). Under load the cache's copy of the Lease
+// can lag behind renewals by seconds, and a framework that renewed in time
+// must not pay for that lag.
+func needsConfirmation(fw *v1alpha1.Framework, d Decision) bool {
+	return (d.TornDown && fw.Status.Phase != v1alpha1.FrameworkTornDown) ||
+		(d.Status.Phase == v1alpha1.FrameworkInactive && fw.Status.Phase != v1alpha1.FrameworkInactive)
+}
+
+// confirmLease decides again with the framework's Lease read from the API
+// server, when that differs from the cache's.
+func (r *Reconciler) confirmLease(ctx context.Context, in *Input, d Decision) (Decision, error) {
 	lease := &coordinationv1.Lease{}
 	err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(in.Framework), lease)
 	switch {

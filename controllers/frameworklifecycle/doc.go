@@ -12,7 +12,10 @@
 //  1. adds the meseta.dev/framework finalizer;
 //  2. assesses the Lease (AssessLease): Active while it is fresh, Inactive
 //     while it is missing or expired; an inactive framework gets no offers
-//     (the offer controller reads status.phase);
+//     (the offer controller reads status.phase, and rescinds those it has).
+//     The cache's copy of the Lease can lag behind renewals under load, so
+//     an active framework goes inactive, and any framework is torn down,
+//     only on the Lease as the API server has it;
 //  3. tears the framework down once it has been inactive for longer than
 //     spec.failoverTimeout (TearDownAt): phase TornDown, for good, and its
 //     non-terminal tasks are deleted, which has their agents kill them;
