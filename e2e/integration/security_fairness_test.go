@@ -103,7 +103,15 @@ func TestSecurityFairness(t *testing.T) {
 		Spec:       coordinationv1.LeaseSpec{HolderIdentity: ptr.To("node-a"), LeaseDurationSeconds: ptr.To(int32(leaseDuration / time.Second))},
 	}, metav1.CreateOptions{})
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(agentLevel.last.Load()).To(Equal(priorityLevelUID(g, ctx, admin, "meseta-node-high")), "agents' requests are in meseta-node-high")
+	g.Expect(agentLevel.last.Load()).To(Equal(priorityLevelUID(g, ctx, admin, "meseta-node-high")), "agents' heartbeats are in meseta-node-high")
+	agentClient, err := client.New(agent.config, client.Options{Scheme: admin.Scheme()})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(agentClient.List(ctx, &mesetav1alpha1.TaskList{}, client.InNamespace("team-a"), client.Limit(1))).To(Succeed())
+	g.Expect(agentLevel.last.Load()).To(Equal(priorityLevelUID(g, ctx, admin, "meseta-node-work")), "agents' other requests are in meseta-node-work")
+	_, _ = kubernetes.NewForConfigOrDie(noisy.config).CoordinationV1().Leases("team-a").Get(ctx, "noisy", metav1.GetOptions{})
+	g.Expect(noisyLevel.last.Load()).To(Equal(priorityLevelUID(g, ctx, admin, "meseta-framework-heartbeats")),
+		"a framework's Lease is apart from its other requests")
+	_, _ = leases.Get(ctx, "node-a", metav1.GetOptions{})
 
 	own := flood(ctx, noisy.config, leases)
 	t.Logf("agent in its own priority level (meseta-node-high): %s", own)

@@ -31,7 +31,7 @@ import (
 // code, and a task that runs forever is killed, its final status written,
 // when it is deleted. The nodes speak as their agents would (NodeIdentities):
 // all of it passes the node-restriction policy, and the master's priority and
-// fairness files their requests under meseta-nodes.
+// fairness files their requests under the nodes' flow schemas.
 func TestSimulatedAgents(t *testing.T) {
 	g := NewWithT(t)
 	m := mastertest.Start(t, mastertest.Options{Controllers: controllers.All()})
@@ -86,7 +86,8 @@ func TestSimulatedAgents(t *testing.T) {
 }
 
 // dispatchedAsNodes returns how many requests the master's priority and
-// fairness dispatched under the meseta-nodes flow schema.
+// fairness dispatched under the nodes' flow schemas (meseta-nodes and
+// meseta-node-heartbeats).
 func dispatchedAsNodes(ctx context.Context, g Gomega, rc *rest.Config) float64 {
 	cs, err := kubernetes.NewForConfig(rc)
 	g.Expect(err).NotTo(HaveOccurred())
@@ -94,7 +95,7 @@ func dispatchedAsNodes(ctx context.Context, g Gomega, rc *rest.Config) float64 {
 	g.Expect(err).NotTo(HaveOccurred())
 	var total float64
 	for line := range strings.Lines(string(raw)) {
-		if !strings.HasPrefix(line, "apiserver_flowcontrol_dispatched_requests_total{") || !strings.Contains(line, `flow_schema="meseta-nodes"`) {
+		if !strings.HasPrefix(line, "apiserver_flowcontrol_dispatched_requests_total{") || !strings.Contains(line, `flow_schema="meseta-node`) {
 			continue
 		}
 		fields := strings.Fields(line)
