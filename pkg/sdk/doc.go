@@ -22,7 +22,9 @@
 // Callbacks are never called concurrently with each other, so a Scheduler
 // needs no locks for state touched only by them. An offer passed to
 // ResourceOffers and neither launched on nor declined stays outstanding and is
-// passed again with the next batch.
+// passed again with the next batch. An offer that a live task of the
+// framework names is never passed again, even while the cache still shows it
+// outstanding: it is accepted, or about to be, for that task.
 //
 // The helpers beside the Driver are pure functions: Fits and NodeOffers match
 // resources against offers and pack several tasks into one node's offers,

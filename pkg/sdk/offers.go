@@ -72,20 +72,21 @@ func (d *Driver) pendingCreates(ctx context.Context) time.Duration {
 }
 
 // outstanding returns the framework's outstanding offers, sorted by name, less
-// those claimed by an earlier decision and those that its tasks waiting to be
-// bound name (launched by an earlier process of the framework, before a
-// failover); it forgets claims on closed offers.
+// those claimed by an earlier decision and those that its live tasks name
+// (launched by this process or an earlier one, before a failover); it
+// forgets claims on closed offers.
 func (d *Driver) outstanding(ctx context.Context) ([]v1alpha1.Offer, error) {
 	list := &v1alpha1.OfferList{}
 	if err := d.cache.List(ctx, list, client.InNamespace(d.fw.Namespace)); err != nil {
 		return nil, fmt.Errorf("failed to list offers: %w", err)
 	}
-	var launched map[string]bool
+	var named namedOffers
 	if len(list.Items) > 0 {
-		var err error
-		if launched, err = d.offersOfWaitingTasks(ctx); err != nil {
-			return nil, err
+		tasks := &v1alpha1.TaskList{}
+		if err := d.cache.List(ctx, tasks, client.InNamespace(d.fw.Namespace), client.UnsafeDisableDeepCopy); err != nil {
+			return nil, fmt.Errorf("failed to list tasks: %w", err)
 		}
+		named = offersNamedByLiveTasks(d.fw.Name, tasks.Items)
 	}
 	now := d.now()
 	open := map[string]bool{}
@@ -96,7 +97,7 @@ func (d *Driver) outstanding(ctx context.Context) ([]v1alpha1.Offer, error) {
 			continue
 		}
 		open[o.Name] = true
-		if at, ok := d.claims[o.Name]; (ok && now.Sub(at) < claimTTL) || launched[o.Name] {
+		if at, ok := d.claims[o.Name]; (ok && now.Sub(at) < claimTTL) || named.holds(o) {
 			continue
 		}
 		out = append(out, *o.DeepCopy())
@@ -110,24 +111,40 @@ func (d *Driver) outstanding(ctx context.Context) ([]v1alpha1.Offer, error) {
 	return out, nil
 }
 
-// offersOfWaitingTasks returns the offers that the framework's tasks not yet
-// bound name: the master is about to accept them for those tasks.
-func (d *Driver) offersOfWaitingTasks(ctx context.Context) (map[string]bool, error) {
-	tasks := &v1alpha1.TaskList{}
-	if err := d.cache.List(ctx, tasks, client.InNamespace(d.fw.Namespace), client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("failed to list tasks: %w", err)
-	}
-	out := map[string]bool{}
-	for i := range tasks.Items {
-		t := &tasks.Items[i]
-		if t.Spec.Framework != d.fw.Name || t.Spec.NodeName != "" || t.IsTerminal() {
+// namedOffers maps the name of an offer to the creation time of the newest
+// live task that names it.
+type namedOffers map[string]time.Time
+
+// offersNamedByLiveTasks returns the offers that framework fw's tasks not in
+// a terminal state name. tasks is read only (the cache's own).
+//
+// Such an offer is spoken for even when the cache still shows it
+// outstanding: a task waiting to be bound is about to have it accepted, and
+// a bound task's offer was accepted already, though the cache's watch of
+// offers may not show that yet (under load it lags the watch of tasks, and a
+// claim does not outlast claimTTL). A launch onto it would only be Dropped.
+func offersNamedByLiveTasks(fw string, tasks []v1alpha1.Task) namedOffers {
+	out := namedOffers{}
+	for i := range tasks {
+		t := &tasks[i]
+		if t.Spec.Framework != fw || t.IsTerminal() {
 			continue
 		}
 		for _, o := range t.Spec.Offers {
-			out[o] = true
+			if at := t.CreationTimestamp.Time; at.After(out[o]) {
+				out[o] = at
+			}
 		}
 	}
-	return out, nil
+	return out
+}
+
+// holds reports whether a live task names offer o. Only a task created no
+// earlier than o counts (to the second): one created before o names an
+// older offer of the same name, if the master ever reused it.
+func (n namedOffers) holds(o *v1alpha1.Offer) bool {
+	at, ok := n[o.Name]
+	return ok && !at.Before(o.CreationTimestamp.Time)
 }
 
 // apply carries out the scheduler's decisions: launches first, then declines
