@@ -18,7 +18,8 @@ import (
 )
 
 // benchAPI loads one master with simulated nodes and running tasks (launched
-// by ten SDK frameworks) and reports the p50 and p99 of every mutating and
+// by ten SDK frameworks, each its own service account, as every node speaks as
+// its own agent) and reports the p50 and p99 of every mutating and
 // read call made during the launch, and apart those made in a steady window
 // once every task runs: the simulated agents' own calls (Node status, Leases, Task
 // finalizers and status), the frameworks' (Task creates, Offer declines) and
@@ -56,14 +57,13 @@ func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duratio
 	cfg := m.config()
 	cfg.WrapTransport = rec.wrap
 	const frameworks = 10
-	mgr, err := frameworkManager(ctx, cfg)
-	if err != nil {
-		return err
-	}
 	c, err := m.client()
 	if err != nil {
 		return err
 	}
+	// Each framework is a process of its own (a manager, a cache of its
+	// namespace) with an identity of its own, as in a real cluster: the
+	// master queues and limits it in the frameworks' priority level.
 	loads := make([]*relauncher, frameworks)
 	drivers := make([]*sdk.Driver, frameworks)
 	for i := range loads {
@@ -71,12 +71,20 @@ func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duratio
 		if err := ensureNamespace(ctx, c, ns); err != nil {
 			return err
 		}
+		fwCfg, err := asServiceAccount(ctx, c, cfg, ns, "load")
+		if err != nil {
+			return err
+		}
+		mgr, err := frameworkManager(ctx, fwCfg, ns)
+		if err != nil {
+			return err
+		}
 		loads[i] = newRelauncher(fmt.Sprintf("load-%d", i), "load", tasks/frameworks)
 		if drivers[i], err = sdk.Register(mgr, sdk.Framework{Name: "load", Namespace: ns}, loads[i].queue); err != nil {
 			return err
 		}
+		go func() { _ = mgr.Start(ctx) }()
 	}
-	go func() { _ = mgr.Start(ctx) }()
 	if err := waitActive(ctx, drivers...); err != nil {
 		return err
 	}

@@ -11,14 +11,21 @@ import (
 	"sync/atomic"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apiserver/pkg/authentication/serviceaccount"
+	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"meseta.dev/meseta/apis/v1alpha1"
 	"meseta.dev/meseta/pkg/sdk"
+	"meseta.dev/meseta/pkg/security"
 )
 
 // frameworkManager returns a manager for SDK frameworks in the given
@@ -188,3 +195,29 @@ func (a *acceptAll) ResourceOffers(_ context.Context, _ *sdk.Driver, offers []v1
 func (a *acceptAll) StatusUpdate(context.Context, *sdk.Driver, *v1alpha1.Task) {}
 
 func isAlreadyExists(err error) bool { return apierrors.IsAlreadyExists(err) }
+
+// asServiceAccount makes service account name in namespace ns a framework
+// there (ClusterRole meseta:framework, bound in ns), as an operator sets up a
+// framework, and returns a copy of cfg that speaks as it (by impersonation):
+// the master's priority and fairness then puts its requests in the
+// frameworks' level, where an admin's would be exempt and unbounded.
+func asServiceAccount(ctx context.Context, c client.Client, cfg *rest.Config, ns, name string) (*rest.Config, error) {
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	if err := c.Create(ctx, sa); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, err
+	}
+	rb := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-framework"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: security.FrameworkRole},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns, Name: name}},
+	}
+	if err := c.Create(ctx, rb); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, err
+	}
+	out := rest.CopyConfig(cfg)
+	out.Impersonate = rest.ImpersonationConfig{
+		UserName: serviceaccount.MakeUsername(ns, name),
+		Groups:   []string{serviceaccount.AllServiceAccountsGroup, serviceaccount.MakeNamespaceGroupName(ns), user.AllAuthenticated},
+	}
+	return out, nil
+}
