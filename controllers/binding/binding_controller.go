@@ -57,10 +57,13 @@ type Options struct {
 	// do not wait once all have appeared. A task that names an offer already
 	// accepted for others is dropped.
 	BatchWindow time.Duration
-	// MaxBatchWait bounds the wait for the rest of a launch (default 2s): the
-	// group is decided once no task of it appeared for this long, so a large
-	// launch that a loaded framework creates (or a loaded watch delivers)
-	// slowly is not cut short.
+	// MaxBatchWait bounds the wait for the rest of a launch that said its
+	// size (default 10s): the group is decided once no task of it appeared
+	// for this long, so a launch whose creates a loaded master queues (a
+	// framework's requests may wait seconds in its priority level) or a
+	// loaded watch delivers slowly is not cut short and its late tasks
+	// dropped. Only a launch that never completes (a create that failed)
+	// waits this long.
 	MaxBatchWait time.Duration
 	// SweepInterval is how often every task still waiting to be bound is
 	// decided again, whatever events were seen (default 5s).
@@ -78,7 +81,7 @@ func (o Options) complete() Options {
 		o.BatchWindow = 25 * time.Millisecond
 	}
 	if o.MaxBatchWait <= 0 {
-		o.MaxBatchWait = 2 * time.Second
+		o.MaxBatchWait = 10 * time.Second
 	}
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = 5 * time.Second
