@@ -54,7 +54,9 @@ func addAdmission(mgr ctrl.Manager, o Options) error {
 // Admitter admits tasks an operator placed on a node directly: a task that
 // fits in what the node has free (allocatable less tasks and outstanding
 // offers, from the ledger) is recorded there and gets a True Bound
-// condition; one that does not fit ends Error with reason Overcommitted.
+// condition; one that does not fit ends Error with reason Overcommitted,
+// once the API confirms that what the ledger counts on the node is still
+// there (ledgerBehind).
 // Only tasks whose state is empty are judged: the agent may have started the
 // others already.
 type Admitter struct {
@@ -92,6 +94,15 @@ func (a *Admitter) Reconcile(ctx context.Context, req reconcile.Request) (reconc
 		return reconcile.Result{}, b.drop(ctx, &t, Drop{Task: t.Name, State: v1alpha1.TaskError,
 			Reason: v1alpha1.ReasonTaskInvalid, Message: fmt.Sprintf("spec.nodeName: node %s does not exist", t.Spec.NodeName)})
 	case err != nil:
+		if a.patient(&t) {
+			behind, berr := a.ledgerBehind(ctx, t.Spec.NodeName)
+			if berr != nil {
+				return reconcile.Result{}, berr
+			}
+			if behind {
+				return reconcile.Result{RequeueAfter: retryBehindLedger}, nil
+			}
+		}
 		return reconcile.Result{}, b.drop(ctx, &t, Drop{Task: t.Name, State: v1alpha1.TaskError,
 			Reason: v1alpha1.ReasonOvercommitted, Message: err.Error()})
 	}

@@ -14,6 +14,7 @@ import (
 
 	"meseta.dev/meseta/apis/v1alpha1"
 	"meseta.dev/meseta/controllers/binding"
+	"meseta.dev/meseta/pkg/ledger"
 	"meseta.dev/meseta/pkg/master"
 	"meseta.dev/meseta/pkg/master/mastertest"
 	"meseta.dev/meseta/pkg/resources"
@@ -185,6 +186,37 @@ func TestBindingOperatorPlacement(t *testing.T) {
 	env.patchFramework(fw, `{"spec":{"suppressed":false}}`)
 	o := env.outstanding(fw, 1)[0]
 	g.Expect(vec(o.Spec.Resources).Equal(resources.MustParse("cpus:0.5;mem:1Gi"))).To(BeTrue())
+}
+
+// TestBindingOperatorPlacementWaitsForLedger: the ledger learns that an offer
+// is gone a moment after the API server says so. A task placed in that moment
+// is not refused for room the API already shows free: the master confirms the
+// ledger's holders against the API and judges the task again once the ledger
+// has caught up.
+func TestBindingOperatorPlacementWaitsForLedger(t *testing.T) {
+	g := NewWithT(t)
+	env := startOffers(t, master.SchedulingOptions{}, nil, nil)
+	env.node("node-a", "cpus:2;mem:2Gi")
+	fw := env.framework("team-a", "analytics")
+	env.patchFramework(fw, `{"spec":{"suppressed":true}}`)
+	g.Eventually(func() []v1alpha1.Offer { return env.offersOf(fw, v1alpha1.OfferOutstanding) }, 5*time.Second).Should(BeEmpty())
+	g.Eventually(func() int { u, _ := env.ctl.Ledger().Node("node-a"); return u.Offers }, 5*time.Second).Should(BeZero())
+
+	// An offer the ledger still counts and the API server no longer holds.
+	stale := ledger.Offer{Key: types.NamespacedName{Namespace: fw.Namespace, Name: "analytics-node-a-99"},
+		UID: "gone", Framework: fw, Node: "node-a", Resources: resources.MustParse("cpus:1;mem:1Gi"), Seq: 99}
+	g.Expect(env.ctl.Ledger().AddOffer(stale)).To(Succeed())
+
+	task := newTask(fw, "placed", "cpus:1.5;mem:1Gi")
+	task.Spec.NodeName = "node-a"
+	g.Expect(env.c.Create(env.ctx(), task)).To(Succeed())
+	key := client.ObjectKeyFromObject(task)
+	g.Consistently(func() bool { return env.getTask(key).IsTerminal() }, 700*time.Millisecond, 20*time.Millisecond).
+		Should(BeFalse(), "not refused while the ledger counts an offer the API server does not hold")
+	env.ctl.Ledger().RemoveOffer(stale.Key)
+	g.Eventually(func() bool { return binding.Admitted(env.getTask(key)) }, 5*time.Second, 20*time.Millisecond).Should(BeTrue())
+	g.Expect(env.getTask(key).Status.State).To(BeEmpty())
+	g.Expect(env.ctl.Ledger().Check()).To(Succeed())
 }
 
 // TestBindingRepairsAfterCrash: a master that stopped between accepting an

@@ -144,6 +144,29 @@ func TestAdmitTask(t *testing.T) {
 	g.Expect(l.Check()).To(Succeed())
 }
 
+func TestHolders(t *testing.T) {
+	g := NewWithT(t)
+	l := newLedger(map[string]string{"n1": "cpus:4;mem:4Gi", "n2": "cpus:4;mem:4Gi"})
+	g.Expect(l.AddOffer(offer("o2", "n1", "cpus:1"))).To(Succeed())
+	g.Expect(l.AddOffer(offer("o1", "n1", "cpus:1"))).To(Succeed())
+	g.Expect(l.AddOffer(offer("elsewhere", "n2", "cpus:1"))).To(Succeed())
+	g.Expect(l.AdmitTask(task("t1", "n1", "cpus:1"))).To(Succeed())
+	_, err := l.Claim(key("team-a", "o2"))
+	g.Expect(err).NotTo(HaveOccurred())
+
+	offers, tasks := l.Holders("n1")
+	g.Expect(offers).To(HaveLen(2))
+	g.Expect(offers[0].Key.Name).To(Equal("o1"))
+	g.Expect(offers[0].Claimed).To(BeFalse())
+	g.Expect(offers[1].Key.Name).To(Equal("o2"))
+	g.Expect(offers[1].Claimed).To(BeTrue())
+	g.Expect(tasks).To(ConsistOf(task("t1", "n1", "cpus:1")))
+
+	offers, tasks = l.Holders("unknown")
+	g.Expect(offers).To(BeEmpty())
+	g.Expect(tasks).To(BeEmpty())
+}
+
 func TestResetRebuilds(t *testing.T) {
 	g := NewWithT(t)
 	l := ledger.New()

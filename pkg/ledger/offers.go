@@ -3,7 +3,6 @@ package ledger
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -65,12 +64,7 @@ func (l *Ledger) Offers() []OfferState {
 		out = append(out, OfferState{Offer: e.Offer, Claimed: e.claimed})
 	}
 	l.mu.Unlock()
-	slices.SortFunc(out, func(a, b OfferState) int {
-		if c := strings.Compare(a.Key.Namespace, b.Key.Namespace); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Key.Name, b.Key.Name)
-	})
+	slices.SortFunc(out, func(a, b OfferState) int { return compareKeys(a.Key, b.Key) })
 	return out
 }
 

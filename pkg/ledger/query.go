@@ -146,3 +146,29 @@ func (l *Ledger) Check() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Holders returns what holds resources on one node: its outstanding offers
+// and its tasks, each sorted by key.
+func (l *Ledger) Holders(name string) (offers []OfferState, tasks []Task) {
+	l.mu.Lock()
+	if n, ok := l.nodes[name]; ok {
+		for k := range n.offers {
+			e := l.offers[k]
+			offers = append(offers, OfferState{Offer: e.Offer, Claimed: e.claimed})
+		}
+		for k := range n.tasks {
+			tasks = append(tasks, *l.tasks[k])
+		}
+	}
+	l.mu.Unlock()
+	slices.SortFunc(offers, func(a, b OfferState) int { return compareKeys(a.Key, b.Key) })
+	slices.SortFunc(tasks, func(a, b Task) int { return compareKeys(a.Key, b.Key) })
+	return offers, tasks
+}
+
+func compareKeys(a, b Key) int {
+	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, b.Name)
+}
