@@ -56,6 +56,12 @@ type Server struct {
 type ports struct {
 	Client int `json:"client"`
 	Peer   int `json:"peer"`
+	// HTTP serves the member's HTTP endpoints (health, version, metrics)
+	// apart from the client port, which then serves gRPC alone: muxed on one
+	// TLS port, gRPC goes through the HTTP server's handler, which under load
+	// queues responses and starves watches. Added later: a data directory may
+	// not remember it.
+	HTTP int `json:"http,omitempty"`
 }
 
 // Start starts the member and waits until it serves clients.
@@ -77,6 +83,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	clientURL := url.URL{Scheme: "https", Host: net.JoinHostPort(cfg.Host, strconv.Itoa(p.Client))}
 	peerURL := url.URL{Scheme: "https", Host: net.JoinHostPort(cfg.Host, strconv.Itoa(p.Peer))}
 	ec.ListenClientUrls = []url.URL{clientURL}
+	ec.ListenClientHttpUrls = []url.URL{{Scheme: "https", Host: net.JoinHostPort(cfg.Host, strconv.Itoa(p.HTTP))}}
 	ec.AdvertiseClientUrls = []url.URL{clientURL}
 	ec.ListenPeerUrls = []url.URL{peerURL}
 	ec.AdvertisePeerUrls = []url.URL{peerURL}
@@ -150,7 +157,7 @@ func resolvePorts(cfg Config) (ports, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return ports{}, err
 	}
-	p := ports{Client: firstNonZero(cfg.ClientPort, saved.Client), Peer: firstNonZero(cfg.PeerPort, saved.Peer)}
+	p := ports{Client: firstNonZero(cfg.ClientPort, saved.Client), Peer: firstNonZero(cfg.PeerPort, saved.Peer), HTTP: saved.HTTP}
 	var err error
 	if p.Client == 0 {
 		if p.Client, err = freePort(cfg.Host); err != nil {
@@ -159,6 +166,11 @@ func resolvePorts(cfg Config) (ports, error) {
 	}
 	for p.Peer == 0 || p.Peer == p.Client {
 		if p.Peer, err = freePort(cfg.Host); err != nil {
+			return ports{}, err
+		}
+	}
+	for p.HTTP == 0 || p.HTTP == p.Client || p.HTTP == p.Peer {
+		if p.HTTP, err = freePort(cfg.Host); err != nil {
 			return ports{}, err
 		}
 	}
