@@ -173,7 +173,7 @@ func (m *master) stop() {
 func startFleet(ctx context.Context, m *master, n int, rec *latencies) (*simulate.Fleet, error) {
 	cfg := m.config()
 	if rec != nil {
-		cfg.WrapTransport = rec.wrap
+		cfg.WrapTransport = rec.wrapFor("agents")
 	}
 	f, err := simulate.NewFleet(simulate.Config{
 		REST: cfg, Nodes: simulate.NodeNames("sim", n),

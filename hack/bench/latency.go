@@ -10,28 +10,54 @@ import (
 
 // latencies records how long each request took, by kind: "mutating" (POST,
 // PUT, PATCH, DELETE) or "read" (GET, watches left out, as in the
-// Kubernetes API SLOs).
+// Kubernetes API SLOs), and apart by who made it (the source of the
+// transport that carried it).
 type latencies struct {
-	mu      sync.Mutex
-	byKind  map[string][]time.Duration
-	enabled bool
+	mu       sync.Mutex
+	byKind   map[string][]time.Duration
+	bySource map[string]map[string][]time.Duration
+	enabled  bool
 }
 
-func newLatencies() *latencies { return &latencies{byKind: map[string][]time.Duration{}} }
+func newLatencies() *latencies { return &latencies{} }
 
 // start begins recording (and forgets what came before).
 func (l *latencies) start() {
 	l.mu.Lock()
-	l.byKind, l.enabled = map[string][]time.Duration{}, true
+	l.byKind, l.bySource, l.enabled = map[string][]time.Duration{}, map[string]map[string][]time.Duration{}, true
 	l.mu.Unlock()
 }
 
-func (l *latencies) record(kind string, d time.Duration) {
+func (l *latencies) record(source, kind string, d time.Duration) {
 	l.mu.Lock()
 	if l.enabled {
 		l.byKind[kind] = append(l.byKind[kind], d)
+		if l.bySource[source] == nil {
+			l.bySource[source] = map[string][]time.Duration{}
+		}
+		l.bySource[source][kind] = append(l.bySource[source][kind], d)
 	}
 	l.mu.Unlock()
+}
+
+// bySourcePercentile returns, per source, the p-th percentile of kind and
+// the number of samples.
+func (l *latencies) bySourcePercentile(kind string, p float64) map[string]sourceFigure {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]sourceFigure{}
+	for source, kinds := range l.bySource {
+		if ds := kinds[kind]; len(ds) > 0 {
+			out[source] = sourceFigure{value: percentile(ds, p), n: len(ds)}
+		}
+	}
+	return out
+}
+
+// sourceFigure is one source's percentile and how many calls it is of.
+type sourceFigure struct {
+	value time.Duration
+	n     int
 }
 
 // percentile returns the p-th percentile of kind and the number of samples.
@@ -53,14 +79,16 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	return ds[min(i, len(ds)-1)]
 }
 
-// wrap returns a transport that records l's latencies around rt.
-func (l *latencies) wrap(rt http.RoundTripper) http.RoundTripper {
-	return timedTransport{next: rt, l: l}
+// wrapFor returns a transport wrapper that records l's latencies around rt
+// as source's.
+func (l *latencies) wrapFor(source string) func(http.RoundTripper) http.RoundTripper {
+	return func(rt http.RoundTripper) http.RoundTripper { return timedTransport{next: rt, l: l, source: source} }
 }
 
 type timedTransport struct {
-	next http.RoundTripper
-	l    *latencies
+	next   http.RoundTripper
+	l      *latencies
+	source string
 }
 
 func (t timedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -75,11 +103,11 @@ func (t timedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := t.next.RoundTrip(req)
 	if err != nil || resp.Body == nil {
-		t.l.record(kind, time.Since(start))
+		t.l.record(t.source, kind, time.Since(start))
 		return resp, err
 	}
 	// The call ends when its body is read and closed.
-	resp.Body = &timedBody{ReadCloser: resp.Body, done: func() { t.l.record(kind, time.Since(start)) }}
+	resp.Body = &timedBody{ReadCloser: resp.Body, done: func() { t.l.record(t.source, kind, time.Since(start)) }}
 	return resp, nil
 }
 

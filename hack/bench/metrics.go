@@ -87,6 +87,45 @@ func (m *master) apiWrites(ctx context.Context) (writeCounts, error) {
 	return out, nil
 }
 
+// queuedRequests reads the master's apiserver_flowcontrol_current_inqueue_requests:
+// how many requests wait in its priority levels' queues now.
+func (m *master) queuedRequests(ctx context.Context) (float64, error) {
+	cs, err := kubernetes.NewForConfig(m.config())
+	if err != nil {
+		return 0, err
+	}
+	data, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("failed to read the master's metrics: %w", err)
+	}
+	var queued float64
+	for _, line := range strings.Split(string(data), "\n") {
+		if name, _, value, ok := parseSample(line); ok && name == "apiserver_flowcontrol_current_inqueue_requests" {
+			queued += value
+		}
+	}
+	return queued, nil
+}
+
+// settle waits until no request waited in the master's queues at three reads
+// a second apart, or until max passed, and returns how long it waited.
+func (m *master) settle(ctx context.Context, max time.Duration) time.Duration {
+	start := time.Now()
+	for calm := 0; calm < 3 && time.Since(start) < max; {
+		select {
+		case <-ctx.Done():
+			return time.Since(start)
+		case <-time.After(time.Second):
+		}
+		if q, err := m.queuedRequests(ctx); err == nil && q == 0 {
+			calm++
+		} else {
+			calm = 0
+		}
+	}
+	return time.Since(start)
+}
+
 // fsyncs is what the embedded etcd's write-ahead log spent in fsync.
 type fsyncs struct {
 	count   float64
