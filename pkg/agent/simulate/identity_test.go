@@ -2,10 +2,13 @@ package simulate
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/transport"
 )
@@ -55,5 +58,37 @@ func TestNodeIdentities(t *testing.T) {
 	plain := Config{REST: &rest.Config{Host: srv.URL}, Nodes: []string{"sim-00000"}}.complete()
 	if plain.REST.WrapTransport != nil {
 		t.Error("a fleet without NodeIdentities wraps its transport")
+	}
+}
+
+// TestRegistrationError checks what a fleet says when a node cannot register:
+// a refused impersonation names the rights the credentials lack.
+func TestRegistrationError(t *testing.T) {
+	refused := apierrors.NewForbidden(schema.GroupResource{Resource: "users"}, "meseta:node:sim-00000",
+		errors.New(`User "ops" cannot impersonate resource "users" in API group "" at the cluster scope`))
+	other := apierrors.NewForbidden(schema.GroupResource{Group: "meseta.dev", Resource: "nodes"}, "sim-00000",
+		errors.New("node sim-00000 may only register itself"))
+	tests := []struct {
+		name       string
+		identities bool
+		err        error
+		want       string
+	}{
+		{name: "impersonation refused", identities: true, err: refused,
+			want: "node sim-00000: the simulated nodes speak as their agents, by impersonation, and the fleet's credentials must be allowed to impersonate users and groups (or turn NodeIdentities off): " + refused.Error()},
+		{name: "other refusal", identities: true, err: other, want: "node sim-00000: " + other.Error()},
+		{name: "without identities", identities: false, err: refused, want: "node sim-00000: " + refused.Error()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &Fleet{cfg: Config{NodeIdentities: tt.identities}}
+			err := f.registrationError("sim-00000", tt.err)
+			if err.Error() != tt.want {
+				t.Fatalf("got %q\nwant %q", err, tt.want)
+			}
+			if !errors.Is(err, tt.err) {
+				t.Fatal("the API error is not wrapped")
+			}
+		})
 	}
 }
