@@ -19,10 +19,13 @@
 //     tasks per second placed (bound) and Running; at the short size, the
 //     Job's apply-to-all-Running time;
 //   - api: 5,000 simulated nodes and 50,000 running tasks; p50 and p99 of the
-//     mutating and read calls (the simulated agents' own calls and a
-//     prober's) made during the launch and, apart, in a steady minute once
-//     all run (the one held to the target), the master's RSS and the etcd
-//     database size at the end;
+//     mutating and read calls (the simulated agents' own, each as its node's
+//     agent; the frameworks', each as its service account; and a prober's,
+//     as an ordinary user: nobody exempt from the master's priority and
+//     fairness) made during the launch and, apart, in a steady minute once
+//     all run and the master's queues are empty (the one held to the
+//     target), each p99 with every source's figure; the master's RSS and the
+//     etcd database size at the end;
 //   - launch-latency-real: create-to-Running p50 and p99 of real runc
 //     containers on one real agent, beside `runc run -d` of the same image in
 //     the same run, then the agent's launches per second for 60 tasks at once
