@@ -5,6 +5,8 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"meseta.dev/meseta/apis/v1alpha1"
 )
@@ -31,30 +33,33 @@ func (a *Admitter) ledgerBehind(ctx context.Context, node string) (bool, error) 
 		if o.Claimed {
 			return true, nil
 		}
-		var live v1alpha1.Offer
-		err := a.api.Get(ctx, o.Key, &live)
-		switch {
-		case apierrors.IsNotFound(err):
-			return true, nil
-		case err != nil:
-			return false, err
-		case (o.UID != "" && live.UID != o.UID) || live.Status.Phase.IsFinal():
-			return true, nil
+		over, err := endedInAPI(ctx, a.api, o.Key, o.UID, &v1alpha1.Offer{},
+			func(o *v1alpha1.Offer) bool { return o.Status.Phase.IsFinal() })
+		if over || err != nil {
+			return over, err
 		}
 	}
 	for _, t := range tasks {
-		var live v1alpha1.Task
-		err := a.api.Get(ctx, t.Key, &live)
-		switch {
-		case apierrors.IsNotFound(err):
-			return true, nil
-		case err != nil:
-			return false, err
-		case live.UID != t.UID || live.IsTerminal():
-			return true, nil
+		over, err := endedInAPI(ctx, a.api, t.Key, t.UID, &v1alpha1.Task{}, (*v1alpha1.Task).IsTerminal)
+		if over || err != nil {
+			return over, err
 		}
 	}
 	return false, nil
+}
+
+// endedInAPI reports whether the API server says the object the ledger
+// records under key with uid is over: gone, replaced by another of the same
+// name (uid, when known, differs) or ended.
+func endedInAPI[T client.Object](ctx context.Context, api client.Reader, key types.NamespacedName, uid types.UID, obj T, ended func(T) bool) (bool, error) {
+	err := api.Get(ctx, key, obj)
+	switch {
+	case apierrors.IsNotFound(err):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	return (uid != "" && obj.GetUID() != uid) || ended(obj), nil
 }
 
 // patient reports whether a task is young enough to wait for the ledger.

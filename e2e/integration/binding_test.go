@@ -152,21 +152,29 @@ func TestBindingAcceptRacesDecline(t *testing.T) {
 	g.Expect(env.ctl.Ledger().Check()).To(Succeed())
 }
 
+// startWithNothingOffered starts a master with node-a (cpus:2;mem:2Gi) and
+// framework team-a/analytics, suppressed once the node was offered to it: the
+// offer is rescinded and nothing is offered again, so all of node-a is free.
+// (Suppressed before the first offer, a cycle that has not seen the
+// suppression yet may still offer.)
+func startWithNothingOffered(t *testing.T) (*offersEnv, types.NamespacedName) {
+	g := NewWithT(t)
+	env := startOffers(t, master.SchedulingOptions{}, nil, nil)
+	env.node("node-a", "cpus:2;mem:2Gi")
+	fw := env.framework("team-a", "analytics")
+	env.outstanding(fw, 1)
+	env.patchFramework(fw, `{"spec":{"suppressed":true}}`)
+	g.Eventually(func() []v1alpha1.Offer { return env.offersOf(fw, v1alpha1.OfferOutstanding) }, 5*time.Second).Should(BeEmpty())
+	g.Eventually(func() int { u, _ := env.ctl.Ledger().Node("node-a"); return u.Offers }, 5*time.Second).Should(BeZero())
+	return env, fw
+}
+
 // TestBindingOperatorPlacement: a task an operator places on a node without
 // offers is admitted if it fits in what is free, and ends Error with reason
 // Overcommitted if it does not.
 func TestBindingOperatorPlacement(t *testing.T) {
 	g := NewWithT(t)
-	env := startOffers(t, master.SchedulingOptions{}, nil, nil)
-	env.node("node-a", "cpus:2;mem:2Gi")
-	fw := env.framework("team-a", "analytics")
-	// Once the node was offered, suppressing the framework rescinds the offer
-	// and nothing is offered again: all is free. (Suppressed before the first
-	// offer, a cycle that has not seen the suppression yet may still offer.)
-	env.outstanding(fw, 1)
-	env.patchFramework(fw, `{"spec":{"suppressed":true}}`)
-	g.Eventually(func() []v1alpha1.Offer { return env.offersOf(fw, v1alpha1.OfferOutstanding) }, 5*time.Second).Should(BeEmpty())
-	g.Eventually(func() int { u, _ := env.ctl.Ledger().Node("node-a"); return u.Offers }, 5*time.Second).Should(BeZero())
+	env, fw := startWithNothingOffered(t)
 
 	place := func(name, spec string) *v1alpha1.Task {
 		task := newTask(fw, name, spec)
@@ -200,13 +208,7 @@ func TestBindingOperatorPlacement(t *testing.T) {
 // has caught up.
 func TestBindingOperatorPlacementWaitsForLedger(t *testing.T) {
 	g := NewWithT(t)
-	env := startOffers(t, master.SchedulingOptions{}, nil, nil)
-	env.node("node-a", "cpus:2;mem:2Gi")
-	fw := env.framework("team-a", "analytics")
-	env.outstanding(fw, 1)
-	env.patchFramework(fw, `{"spec":{"suppressed":true}}`)
-	g.Eventually(func() []v1alpha1.Offer { return env.offersOf(fw, v1alpha1.OfferOutstanding) }, 5*time.Second).Should(BeEmpty())
-	g.Eventually(func() int { u, _ := env.ctl.Ledger().Node("node-a"); return u.Offers }, 5*time.Second).Should(BeZero())
+	env, fw := startWithNothingOffered(t)
 
 	// An offer the ledger still counts and the API server no longer holds.
 	stale := ledger.Offer{Key: types.NamespacedName{Namespace: fw.Namespace, Name: "analytics-node-a-99"},
