@@ -40,4 +40,12 @@
 // for it, so the next reconcile finishes step 4. Nothing is launched twice and
 // nothing is launched half: the agent runs a task only once spec.nodeName is
 // set, and that happens only after every offer is Accepted for it.
+//
+// An operator's task (spec.nodeName set, no offers) is admitted when it fits
+// in what the ledger shows free on its node, and refused (Error,
+// Overcommitted) when it does not, but only once the API confirms what the
+// ledger counts there: the ledger learns of a rescinded offer or an ended
+// task a moment after the API, so while it counts an offer or task the API
+// says is over, or an offer an acceptance is deciding, the task is judged
+// again shortly (for at most 30s after its creation).
 package binding

@@ -18,6 +18,7 @@
 //	l.Accept([]ledger.Key{o.Key}, tasks)             // after the Offer turned Accepted
 //	l.RemoveOffer(o.Key)                             // after it was declined, rescinded or expired
 //	l.RemoveTask(t.Key, t.UID, true)                 // when a task reached a terminal state
+//	offers, tasks := l.Holders("node-a")             // what holds resources on a node
 //
 // Invariant: no node is committed past its allocatable resources. AddOffer and
 // AdmitTask refuse what would break it (ErrOvercommit); Accept only moves
