@@ -14,8 +14,7 @@ import (
 // transport that carried it).
 type latencies struct {
 	mu       sync.Mutex
-	byKind   map[string][]time.Duration
-	bySource map[string]map[string][]time.Duration
+	bySource map[string]map[string][]time.Duration // source, then kind
 	enabled  bool
 }
 
@@ -24,14 +23,13 @@ func newLatencies() *latencies { return &latencies{} }
 // start begins recording (and forgets what came before).
 func (l *latencies) start() {
 	l.mu.Lock()
-	l.byKind, l.bySource, l.enabled = map[string][]time.Duration{}, map[string]map[string][]time.Duration{}, true
+	l.bySource, l.enabled = map[string]map[string][]time.Duration{}, true
 	l.mu.Unlock()
 }
 
 func (l *latencies) record(source, kind string, d time.Duration) {
 	l.mu.Lock()
 	if l.enabled {
-		l.byKind[kind] = append(l.byKind[kind], d)
 		if l.bySource[source] == nil {
 			l.bySource[source] = map[string][]time.Duration{}
 		}
@@ -60,10 +58,14 @@ type sourceFigure struct {
 	n     int
 }
 
-// percentile returns the p-th percentile of kind and the number of samples.
+// percentile returns the p-th percentile of kind, all sources together, and
+// the number of samples.
 func (l *latencies) percentile(kind string, p float64) (time.Duration, int) {
 	l.mu.Lock()
-	ds := slices.Clone(l.byKind[kind])
+	var ds []time.Duration
+	for _, kinds := range l.bySource {
+		ds = append(ds, kinds[kind]...)
+	}
 	l.mu.Unlock()
 	return percentile(ds, p), len(ds)
 }

@@ -64,47 +64,48 @@ var mutatingVerbs = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "A
 // apiWrites reads the master's apiserver_request_total and returns its
 // mutating calls.
 func (m *master) apiWrites(ctx context.Context) (writeCounts, error) {
-	cs, err := kubernetes.NewForConfig(m.config())
-	if err != nil {
-		return nil, err
-	}
-	data, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("failed to read the master's metrics: %w", err)
-	}
 	out := writeCounts{}
-	for _, line := range strings.Split(string(data), "\n") {
-		name, labels, value, ok := parseSample(line)
-		if !ok || name != "apiserver_request_total" || !mutatingVerbs[labels["verb"]] {
-			continue
+	err := m.eachSample(ctx, func(name string, labels map[string]string, value float64) {
+		if name != "apiserver_request_total" || !mutatingVerbs[labels["verb"]] {
+			return
 		}
 		key := labels["resource"]
 		if s := labels["subresource"]; s != "" {
 			key += "/" + s
 		}
 		out[key+" "+labels["verb"]] += value
+	})
+	return out, err
+}
+
+// eachSample reads the master's /metrics and calls visit with each sample.
+func (m *master) eachSample(ctx context.Context, visit func(name string, labels map[string]string, value float64)) error {
+	cs, err := kubernetes.NewForConfig(m.config())
+	if err != nil {
+		return err
 	}
-	return out, nil
+	data, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return fmt.Errorf("failed to read the master's metrics: %w", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if name, labels, value, ok := parseSample(line); ok {
+			visit(name, labels, value)
+		}
+	}
+	return nil
 }
 
 // queuedRequests reads the master's apiserver_flowcontrol_current_inqueue_requests:
 // how many requests wait in its priority levels' queues now.
 func (m *master) queuedRequests(ctx context.Context) (float64, error) {
-	cs, err := kubernetes.NewForConfig(m.config())
-	if err != nil {
-		return 0, err
-	}
-	data, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("failed to read the master's metrics: %w", err)
-	}
 	var queued float64
-	for _, line := range strings.Split(string(data), "\n") {
-		if name, _, value, ok := parseSample(line); ok && name == "apiserver_flowcontrol_current_inqueue_requests" {
+	err := m.eachSample(ctx, func(name string, _ map[string]string, value float64) {
+		if name == "apiserver_flowcontrol_current_inqueue_requests" {
 			queued += value
 		}
-	}
-	return queued, nil
+	})
+	return queued, err
 }
 
 // settle waits until no request waited in the master's queues at three reads
@@ -132,18 +133,21 @@ type fsyncs struct {
 	seconds float64
 }
 
-// etcdFsyncs reads the embedded etcd's own metrics (its client port, with
-// the master's etcd client certificate).
+// etcdFsyncs reads the embedded etcd's own metrics (its HTTP port, with the
+// master's etcd client certificate; the client port serves gRPC alone).
 func (m *master) etcdFsyncs(ctx context.Context) (fsyncs, error) {
 	raw, err := os.ReadFile(filepath.Join(m.dataDir, "etcd", "ports.json"))
 	if err != nil {
 		return fsyncs{}, err
 	}
 	var ports struct {
-		Client int `json:"client"`
+		HTTP int `json:"http"`
 	}
 	if err := json.Unmarshal(raw, &ports); err != nil {
 		return fsyncs{}, err
+	}
+	if ports.HTTP == 0 {
+		return fsyncs{}, fmt.Errorf("%s names no HTTP port of etcd", filepath.Join(m.dataDir, "etcd", "ports.json"))
 	}
 	pki := filepath.Join(m.dataDir, "pki")
 	cert, err := tls.LoadX509KeyPair(filepath.Join(pki, "etcd-client.crt"), filepath.Join(pki, "etcd-client.key"))
@@ -157,7 +161,7 @@ func (m *master) etcdFsyncs(ctx context.Context) (fsyncs, error) {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool}}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://127.0.0.1:"+strconv.Itoa(ports.Client)+"/metrics", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://127.0.0.1:"+strconv.Itoa(ports.HTTP)+"/metrics", nil)
 	if err != nil {
 		return fsyncs{}, err
 	}
