@@ -37,7 +37,7 @@ func (r *Controller) reconcileApp(ctx context.Context, app *v1alpha1.App) (recon
 	refs := make([]taskRef, 0, len(tasks))
 	byName := map[string]*v1alpha1.Task{}
 	for i := range tasks {
-		ref, ok := refOf(&tasks[i])
+		ref, ok := refOf(tasks[i])
 		if !ok {
 			continue
 		}
@@ -45,7 +45,7 @@ func (r *Controller) reconcileApp(ctx context.Context, app *v1alpha1.App) (recon
 			ref.deleting = true
 		}
 		refs = append(refs, ref)
-		byName[ref.name] = &tasks[i]
+		byName[ref.name] = tasks[i]
 	}
 	spec := specOf(app, r.opts.BackoffReset)
 	p := planApp(spec, refs, now)
@@ -84,7 +84,7 @@ func (r *Controller) reconcileApp(ctx context.Context, app *v1alpha1.App) (recon
 // group returns what the framework is to launch for app: the plan's
 // launches, with the App's constraints and the nodes its tasks hold; and the
 // names of the tasks whose node that accounts for, or that ended.
-func (r *Controller) group(ctx context.Context, app *v1alpha1.App, spec appSpec, p appPlan, tasks []v1alpha1.Task) (sdk.Group, []string) {
+func (r *Controller) group(ctx context.Context, app *v1alpha1.App, spec appSpec, p appPlan, tasks []*v1alpha1.Task) (sdk.Group, []string) {
 	var settled []string
 	for i := range tasks {
 		if tasks[i].IsTerminal() || tasks[i].Spec.NodeName != "" {
@@ -99,8 +99,7 @@ func (r *Controller) group(ctx context.Context, app *v1alpha1.App, spec appSpec,
 		g.Tasks = append(g.Tasks, taskFor(app, spec.version, l))
 	}
 	attrs := map[string]map[string]string{}
-	for i := range tasks {
-		t := &tasks[i]
+	for _, t := range tasks {
 		if t.IsTerminal() || t.Spec.NodeName == "" || t.Status.State == v1alpha1.TaskUnreachable {
 			continue
 		}
@@ -132,18 +131,18 @@ func (r *Controller) nodeAttributes(ctx context.Context, name string) map[string
 
 // tasksOf returns the App's tasks (its UID's), and kills the tasks of an
 // older App of the same name.
-func (r *Controller) tasksOf(ctx context.Context, app *v1alpha1.App) ([]v1alpha1.Task, error) {
-	all, err := r.tasksNamed(ctx, client.ObjectKeyFromObject(app))
+func (r *Controller) tasksOf(ctx context.Context, app *v1alpha1.App) ([]*v1alpha1.Task, error) {
+	all, err := r.tasksNamed(client.ObjectKeyFromObject(app))
 	if err != nil {
 		return nil, err
 	}
-	var out []v1alpha1.Task
-	for i := range all {
-		if all[i].Labels[LabelAppUID] == string(app.UID) {
-			out = append(out, all[i])
+	out := make([]*v1alpha1.Task, 0, len(all))
+	for _, t := range all {
+		if t.Labels[LabelAppUID] == string(app.UID) {
+			out = append(out, t)
 			continue
 		}
-		if err := r.kill(ctx, &all[i]); err != nil {
+		if err := r.kill(ctx, t); err != nil {
 			return nil, err
 		}
 	}

@@ -65,6 +65,7 @@ type Controller struct {
 	fws    *sdk.PerNamespace[*placer]
 	kills  *killExpectations
 	events chan event.GenericEvent // Apps whose placement explanation changed
+	owned  *sdk.TaskIndex
 }
 
 // New sets up the apps framework in mgr.
@@ -82,12 +83,16 @@ func New(mgr ctrl.Manager, opts Options) (*Controller, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	r := &Controller{c: mgr.GetClient(), opts: opts, kills: newKillExpectations(), events: make(chan event.GenericEvent, 256)}
+	owned, err := sdk.IndexOwnedTasks(context.Background(), mgr.GetCache(), opts.FrameworkName, AnnotationApp)
+	if err != nil {
+		return nil, err
+	}
+	r := &Controller{c: mgr.GetClient(), opts: opts, kills: newKillExpectations(), events: make(chan event.GenericEvent, 256), owned: owned}
 	r.fws = newFrameworks(mgr, opts, r.notify)
 	if err := mgr.Add(r.fws); err != nil {
 		return nil, fmt.Errorf("failed to add the apps frameworks: %w", err)
 	}
-	err := ctrl.NewControllerManagedBy(mgr).
+	err = ctrl.NewControllerManagedBy(mgr).
 		Named("apps").
 		For(&v1alpha1.App{}).
 		Watches(&v1alpha1.Task{}, handler.EnqueueRequestsFromMapFunc(sdk.RequestsByAnnotation(AnnotationApp)),
@@ -136,21 +141,10 @@ func (r *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 }
 
 // tasksNamed returns the tasks the framework launched for Apps of that name,
-// whatever their UID. They share their fields with the cache (a reconcile
-// lists every task of the namespace, so copying them all would cost more than
-// the rest of it): read them and delete them, never change them.
-func (r *Controller) tasksNamed(ctx context.Context, key types.NamespacedName) ([]v1alpha1.Task, error) {
-	list := &v1alpha1.TaskList{}
-	if err := r.c.List(ctx, list, client.InNamespace(key.Namespace), client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("failed to list tasks: %w", err)
-	}
-	var out []v1alpha1.Task
-	for _, t := range list.Items {
-		if t.Spec.Framework == r.opts.FrameworkName && t.Annotations[AnnotationApp] == key.Name {
-			out = append(out, t)
-		}
-	}
-	return out, nil
+// whatever their UID. They are the cache's own objects: read them and delete
+// them, never change them.
+func (r *Controller) tasksNamed(key types.NamespacedName) ([]*v1alpha1.Task, error) {
+	return r.owned.List(key)
 }
 
 // kill deletes a task that has not ended, unless it is being deleted already,

@@ -38,12 +38,11 @@ func (r *Controller) reconcileDelete(ctx context.Context, app *v1alpha1.App) (re
 	if pl, ok := r.fws.Existing(app.Namespace); ok {
 		pl.Set(app.Name, sdk.Group{}, nil)
 	}
-	tasks, err := r.tasksNamed(ctx, client.ObjectKeyFromObject(app))
+	tasks, err := r.tasksNamed(client.ObjectKeyFromObject(app))
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	for i := range tasks {
-		t := &tasks[i]
+	for _, t := range tasks {
 		if t.DeletionTimestamp != nil {
 			continue
 		}
@@ -80,12 +79,12 @@ func (r *Controller) reconcileGone(ctx context.Context, key types.NamespacedName
 	if pl, ok := r.fws.Existing(key.Namespace); ok {
 		pl.Set(key.Name, sdk.Group{}, nil)
 	}
-	tasks, err := r.tasksNamed(ctx, key)
+	tasks, err := r.tasksNamed(key)
 	if err != nil {
 		return err
 	}
-	for i := range tasks {
-		if err := r.kill(ctx, &tasks[i]); err != nil {
+	for _, t := range tasks {
+		if err := r.kill(ctx, t); err != nil {
 			return err
 		}
 	}

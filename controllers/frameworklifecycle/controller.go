@@ -19,14 +19,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"meseta.dev/meseta/apis/v1alpha1"
+	"meseta.dev/meseta/pkg/sdk"
 )
 
 // Name is the controller's name, and the reporting controller of its events.
 const Name = "meseta.dev/framework-lifecycle"
-
-// TaskFrameworkIndex indexes Tasks by spec.framework (within their namespace)
-// in the manager's cache.
-const TaskFrameworkIndex = "meseta.dev/framework-lifecycle.framework"
 
 // conflictRetry is how soon a framework whose write met a newer version of an
 // object is looked at again.
@@ -50,6 +47,7 @@ type Reconciler struct {
 
 	sinceOnce sync.Once
 	since     time.Time
+	tasks     *sdk.TaskIndex
 }
 
 // Setup registers the framework lifecycle controller with mgr.
@@ -62,12 +60,11 @@ func Setup(mgr ctrl.Manager, o Options) error {
 // Frameworks, Leases and Tasks.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	r.Options = r.Options.complete()
-	err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Task{}, TaskFrameworkIndex, func(obj client.Object) []string {
-		return []string{obj.(*v1alpha1.Task).Spec.Framework}
-	})
+	tasks, err := sdk.IndexFrameworkTasks(context.Background(), mgr.GetCache())
 	if err != nil {
-		return fmt.Errorf("failed to index tasks by framework: %w", err)
+		return err
 	}
+	r.tasks = tasks
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("frameworklifecycle").
 		For(&v1alpha1.Framework{}).
@@ -158,11 +155,11 @@ func (r *Reconciler) read(ctx context.Context, key types.NamespacedName) (*Input
 	case !apierrors.IsNotFound(err):
 		return nil, fmt.Errorf("failed to get the lease of framework %s: %w", key, err)
 	}
-	var tasks v1alpha1.TaskList
-	if err := r.Client.List(ctx, &tasks, client.InNamespace(key.Namespace), client.MatchingFields{TaskFrameworkIndex: key.Name}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("failed to list the tasks of framework %s: %w", key, err)
+	tasks, err := r.tasks.List(key)
+	if err != nil {
+		return nil, err
 	}
-	in.Tasks = tasks.Items
+	in.Tasks = tasks
 	return in, nil
 }
 

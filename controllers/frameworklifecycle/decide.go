@@ -20,7 +20,7 @@ type Input struct {
 	Lease *coordinationv1.Lease
 	// Tasks are its tasks (spec.framework is its name, in its namespace), in
 	// any state; read only (the controller passes the cache's own).
-	Tasks []v1alpha1.Task
+	Tasks []*v1alpha1.Task
 	// Now is the time of the decision; Since is when the controller started
 	// watching (see TearDownAt).
 	Now, Since time.Time
@@ -103,8 +103,7 @@ func Decide(in Input) Decision {
 	}
 
 	d.AddFinalizer = !deleting && !controllerutil.ContainsFinalizer(fw, v1alpha1.FrameworkFinalizer)
-	for i := range in.Tasks {
-		t := &in.Tasks[i]
+	for _, t := range in.Tasks {
 		kill := deleting || (d.TornDown && !t.IsTerminal())
 		if kill && t.DeletionTimestamp.IsZero() {
 			d.Delete = append(d.Delete, TaskRef{Key: types.NamespacedName{Namespace: t.Namespace, Name: t.Name}, UID: t.UID})
@@ -134,10 +133,10 @@ func ownConditions(conds []metav1.Condition) []metav1.Condition {
 }
 
 // nonTerminal counts the tasks that have not reached a terminal state.
-func nonTerminal(tasks []v1alpha1.Task) int {
+func nonTerminal(tasks []*v1alpha1.Task) int {
 	n := 0
-	for i := range tasks {
-		if !tasks[i].IsTerminal() {
+	for _, t := range tasks {
+		if !t.IsTerminal() {
 			n++
 		}
 	}

@@ -24,8 +24,8 @@ func framework(conds ...metav1.Condition) *v1alpha1.Framework {
 	}
 }
 
-func task(name string, s v1alpha1.TaskState, deleting bool) v1alpha1.Task {
-	t := v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "team-a", UID: types.UID("uid-" + name)},
+func task(name string, s v1alpha1.TaskState, deleting bool) *v1alpha1.Task {
+	t := &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "team-a", UID: types.UID("uid-" + name)},
 		Spec: v1alpha1.TaskSpec{Framework: "fw"}, Status: v1alpha1.TaskStatus{State: s}}
 	if deleting {
 		t.DeletionTimestamp = ptr(metav1.NewTime(t0))
@@ -39,7 +39,7 @@ func condition(typ string, s metav1.ConditionStatus, reason string, since time.T
 }
 
 func TestDecide(t *testing.T) {
-	running := []v1alpha1.Task{task("a", v1alpha1.TaskRunning, false), task("b", v1alpha1.TaskFinished, false), task("c", "", false)}
+	running := []*v1alpha1.Task{task("a", v1alpha1.TaskRunning, false), task("b", v1alpha1.TaskFinished, false), task("c", "", false)}
 	wasActive := condition(v1alpha1.FrameworkActiveCondition, metav1.ConditionTrue, v1alpha1.FrameworkLeaseHeldReason, t0)
 	inactiveSince := func(d time.Duration) metav1.Condition {
 		return condition(v1alpha1.FrameworkActiveCondition, metav1.ConditionFalse, v1alpha1.FrameworkLeaseMissingReason, at(d))
@@ -49,7 +49,7 @@ func TestDecide(t *testing.T) {
 		name          string
 		fw            *v1alpha1.Framework
 		lease         *coordinationv1.Lease
-		tasks         []v1alpha1.Task
+		tasks         []*v1alpha1.Task
 		now           time.Time
 		wantPhase     v1alpha1.FrameworkPhase
 		wantActive    metav1.ConditionStatus
@@ -87,7 +87,7 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "torn down is final even if the lease comes back", fw: framework(inactiveSince(30*time.Second), tornDown), lease: lease(ptr(at(100*time.Second)), 15, "me"),
-			tasks: []v1alpha1.Task{task("a", v1alpha1.TaskKilling, true), task("d", v1alpha1.TaskStaging, false)}, now: at(101 * time.Second),
+			tasks: []*v1alpha1.Task{task("a", v1alpha1.TaskKilling, true), task("d", v1alpha1.TaskStaging, false)}, now: at(101 * time.Second),
 			wantPhase: v1alpha1.FrameworkTornDown, wantActive: metav1.ConditionTrue, wantReason: v1alpha1.FrameworkLeaseHeldReason,
 			wantTornDown: metav1.ConditionTrue, wantTasks: 2, wantDelete: []string{"d"}, wantActiveLTT: at(101 * time.Second),
 		},
@@ -135,16 +135,16 @@ func TestDecideFinalizer(t *testing.T) {
 	tests := []struct {
 		name       string
 		fw         *v1alpha1.Framework
-		tasks      []v1alpha1.Task
+		tasks      []*v1alpha1.Task
 		wantAdd    bool
 		wantDelete []string
 		wantRemove bool
 	}{
 		{name: "added to a framework without it", fw: func() *v1alpha1.Framework { fw := framework(); fw.Finalizers = nil; return fw }(), wantAdd: true},
 		{name: "deleted: every task is deleted, terminal ones too", fw: deleted(),
-			tasks:      []v1alpha1.Task{task("a", v1alpha1.TaskRunning, false), task("b", v1alpha1.TaskFinished, false), task("c", v1alpha1.TaskKilling, true)},
+			tasks:      []*v1alpha1.Task{task("a", v1alpha1.TaskRunning, false), task("b", v1alpha1.TaskFinished, false), task("c", v1alpha1.TaskKilling, true)},
 			wantDelete: []string{"a", "b"}},
-		{name: "deleted: waits for tasks being killed", fw: deleted(), tasks: []v1alpha1.Task{task("c", v1alpha1.TaskKilling, true)}},
+		{name: "deleted: waits for tasks being killed", fw: deleted(), tasks: []*v1alpha1.Task{task("c", v1alpha1.TaskKilling, true)}},
 		{name: "deleted: removed once no task is left", fw: deleted(), wantRemove: true},
 	}
 	for _, tt := range tests {

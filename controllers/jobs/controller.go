@@ -32,6 +32,9 @@ const (
 	DefaultBackoff = time.Second
 	// DefaultMaxBackoff is the longest delay between retries.
 	DefaultMaxBackoff = 2 * time.Minute
+	// DefaultTaskBatch is how long the changes of a Job's tasks are gathered
+	// before the Job is reconciled.
+	DefaultTaskBatch = 500 * time.Millisecond
 )
 
 // Options configure the jobs framework.
@@ -50,6 +53,10 @@ type Options struct {
 	LeaseDuration, RenewInterval time.Duration
 	// MaxConcurrentReconciles is how many Jobs are reconciled at once.
 	MaxConcurrentReconciles int
+	// TaskBatch is how long the changes of a Job's tasks are gathered before
+	// the Job is reconciled: a Job whose tasks change all the time is planned
+	// and its status written at most once per TaskBatch.
+	TaskBatch time.Duration
 	// Now returns the time; defaults to time.Now.
 	Now func() time.Time
 }
@@ -61,6 +68,7 @@ func DefaultOptions() Options {
 		Backoff:                 Backoff{Initial: DefaultBackoff, Max: DefaultMaxBackoff},
 		StartingWindow:          DefaultStartingWindow,
 		MaxConcurrentReconciles: 4,
+		TaskBatch:               DefaultTaskBatch,
 		Now:                     time.Now,
 	}
 }
@@ -75,9 +83,10 @@ func Setup(mgr ctrl.Manager, _ master.SchedulingOptions) error {
 // Controller is the jobs framework: the Job reconciler and the frameworks it
 // drives.
 type Controller struct {
-	c    client.Client
-	opts Options
-	fws  *sdk.PerNamespace[*sdk.Queue]
+	c     client.Client
+	opts  Options
+	fws   *sdk.PerNamespace[*sdk.Queue]
+	owned *sdk.TaskIndex
 }
 
 // New sets up the jobs framework in mgr.
@@ -92,17 +101,24 @@ func New(mgr ctrl.Manager, opts Options) (*Controller, error) {
 	if opts.MaxConcurrentReconciles <= 0 {
 		opts.MaxConcurrentReconciles = def.MaxConcurrentReconciles
 	}
+	if opts.TaskBatch <= 0 {
+		opts.TaskBatch = def.TaskBatch
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	r := &Controller{c: mgr.GetClient(), opts: opts, fws: newFrameworks(mgr, opts)}
+	owned, err := sdk.IndexOwnedTasks(context.Background(), mgr.GetCache(), opts.FrameworkName, AnnotationJob)
+	if err != nil {
+		return nil, err
+	}
+	r := &Controller{c: mgr.GetClient(), opts: opts, fws: newFrameworks(mgr, opts), owned: owned}
 	if err := mgr.Add(r.fws); err != nil {
 		return nil, fmt.Errorf("failed to add the jobs frameworks: %w", err)
 	}
-	err := ctrl.NewControllerManagedBy(mgr).
+	err = ctrl.NewControllerManagedBy(mgr).
 		Named("jobs").
 		For(&v1alpha1.Job{}).
-		Watches(&v1alpha1.Task{}, handler.EnqueueRequestsFromMapFunc(sdk.RequestsByAnnotation(AnnotationJob)),
+		Watches(&v1alpha1.Task{}, sdk.EnqueueByAnnotationAfter(AnnotationJob, opts.TaskBatch),
 			builder.WithPredicates(predicate.NewPredicateFuncs(r.isOurTask))).
 		Watches(&v1alpha1.Job{}, handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), &v1alpha1.Job{}, handler.OnlyControllerOwner())).
 		// Names are unique per process; tests run several masters in one.
@@ -143,7 +159,7 @@ func (r *Controller) reconcileGone(ctx context.Context, key types.NamespacedName
 	if q, ok := r.fws.Existing(key.Namespace); ok {
 		q.Delete(key.Name)
 	}
-	tasks, err := r.tasksNamed(ctx, key)
+	tasks, err := r.tasksNamed(key)
 	if err != nil {
 		return err
 	}
@@ -151,7 +167,7 @@ func (r *Controller) reconcileGone(ctx context.Context, key types.NamespacedName
 		if uid != "" && tasks[i].Labels[LabelJobUID] != string(uid) {
 			continue
 		}
-		if err := r.kill(ctx, &tasks[i]); err != nil {
+		if err := r.kill(ctx, tasks[i]); err != nil {
 			return err
 		}
 	}
@@ -166,21 +182,10 @@ func (r *Controller) reconcileGone(ctx context.Context, key types.NamespacedName
 }
 
 // tasksNamed returns the tasks the framework launched for Jobs of that name,
-// whatever their UID. They share their fields with the cache (a reconcile
-// lists every task of the namespace, so copying them all would cost more than
-// the rest of it): read them and delete them, never change them.
-func (r *Controller) tasksNamed(ctx context.Context, key types.NamespacedName) ([]v1alpha1.Task, error) {
-	list := &v1alpha1.TaskList{}
-	if err := r.c.List(ctx, list, client.InNamespace(key.Namespace), client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("failed to list tasks: %w", err)
-	}
-	var out []v1alpha1.Task
-	for _, t := range list.Items {
-		if t.Spec.Framework == r.opts.FrameworkName && t.Annotations[AnnotationJob] == key.Name {
-			out = append(out, t)
-		}
-	}
-	return out, nil
+// whatever their UID. They are the cache's own objects: read them and delete
+// them, never change them.
+func (r *Controller) tasksNamed(key types.NamespacedName) ([]*v1alpha1.Task, error) {
+	return r.owned.List(key)
 }
 
 // kill deletes a task that still runs (or has not ended), unless it is being

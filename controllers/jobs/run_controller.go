@@ -25,9 +25,9 @@ func (r *Controller) reconcileRun(ctx context.Context, job *v1alpha1.Job) (recon
 	refs := make([]taskRef, 0, len(tasks))
 	byName := map[string]*v1alpha1.Task{}
 	for i := range tasks {
-		if ref, ok := refOf(&tasks[i]); ok {
+		if ref, ok := refOf(tasks[i]); ok {
 			refs = append(refs, ref)
-			byName[ref.name] = &tasks[i]
+			byName[ref.name] = tasks[i]
 		}
 	}
 	var started *time.Time
@@ -82,18 +82,18 @@ func (r *Controller) queueLaunches(ctx context.Context, job *v1alpha1.Job, launc
 
 // tasksOf returns the job's tasks (its UID's), and kills the active tasks of
 // an older Job of the same name.
-func (r *Controller) tasksOf(ctx context.Context, job *v1alpha1.Job) ([]v1alpha1.Task, error) {
-	all, err := r.tasksNamed(ctx, client.ObjectKeyFromObject(job))
+func (r *Controller) tasksOf(ctx context.Context, job *v1alpha1.Job) ([]*v1alpha1.Task, error) {
+	all, err := r.tasksNamed(client.ObjectKeyFromObject(job))
 	if err != nil {
 		return nil, err
 	}
-	var out []v1alpha1.Task
-	for i := range all {
-		if all[i].Labels[LabelJobUID] == string(job.UID) {
-			out = append(out, all[i])
+	out := make([]*v1alpha1.Task, 0, len(all))
+	for _, t := range all {
+		if t.Labels[LabelJobUID] == string(job.UID) {
+			out = append(out, t)
 			continue
 		}
-		if err := r.kill(ctx, &all[i]); err != nil {
+		if err := r.kill(ctx, t); err != nil {
 			return nil, err
 		}
 	}
