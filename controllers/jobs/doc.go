@@ -8,9 +8,13 @@
 // fair between namespaces; its driver and its sdk.Queue live as long as the
 // namespace has Jobs, and the Framework is deleted with the last one.
 //
-// A Job without a schedule (a run) is reconciled level-based from its tasks:
-//  1. its tasks are those of the framework labelled with its UID; tasks of an
-//     older Job of the same name are killed;
+// A Job without a schedule (a run) is reconciled level-based from its tasks,
+// when it changes and, gathered, TaskBatch (500 ms) after its tasks change, so
+// that a Job of thousands of tasks is planned and its status written at most
+// twice a second while they start:
+//  1. its tasks are those of the framework labelled with its UID (found
+//     through an index of the cache, sdk.IndexOwnedTasks); tasks of an older
+//     Job of the same name are killed;
 //  2. planRun (pure) counts active, succeeded and failed tasks and decides:
 //     Complete once completions indices succeeded; Failed once more tasks
 //     failed than backoffLimit, or activeDeadlineSeconds passed since

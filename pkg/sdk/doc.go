@@ -30,7 +30,10 @@
 // resources against offers and pack several tasks into one node's offers,
 // PickPorts chooses host ports from offered ranges, Satisfies checks
 // Marathon-style placement constraints (UNIQUE, CLUSTER, GROUP_BY, LIKE,
-// UNLIKE, MAX_PER), TaskName makes deterministic task names. Queue is a
+// UNLIKE, MAX_PER), TaskName makes deterministic task names. For the
+// framework's controller, IndexOwnedTasks finds in the cache the tasks launched
+// for one of its objects without copying them, and EnqueueByAnnotationAfter
+// turns a burst of task changes into one reconcile of their owner. Queue is a
 // ready-made Scheduler for frameworks that keep a list of tasks to launch: it
 // places them on offers, declines the rest, and suppresses offers while it has
 // nothing to launch.
