@@ -72,7 +72,7 @@ func (r *Controller) queueLaunches(ctx context.Context, job *v1alpha1.Job, launc
 	if err != nil {
 		return err
 	}
-	g := sdk.Group{}
+	g := sdk.Group{Tasks: make([]v1alpha1.Task, 0, len(launches))}
 	for _, l := range launches {
 		g.Tasks = append(g.Tasks, taskFor(job, l))
 	}

@@ -179,11 +179,7 @@ func (q *Queue) updateSuppression(d *Driver) {
 // pendingLocked returns the groups with their launched tasks left out, sorted
 // by key; it forgets launches older than launchedTTL.
 func (q *Queue) pendingLocked(now time.Time) []keyedGroup {
-	for name, at := range q.launched {
-		if now.Sub(at) > launchedTTL {
-			delete(q.launched, name)
-		}
-	}
+	q.forgetExpiredLocked(now)
 	keys := slices.Sorted(maps.Keys(q.groups))
 	out := make([]keyedGroup, 0, len(keys))
 	for _, k := range keys {
@@ -203,12 +199,28 @@ func (q *Queue) pendingLocked(now time.Time) []keyedGroup {
 	return out
 }
 
+// waitingLocked counts the tasks pendingLocked would return, without
+// copying them.
 func (q *Queue) waitingLocked(now time.Time) int {
+	q.forgetExpiredLocked(now)
 	n := 0
-	for _, g := range q.pendingLocked(now) {
-		n += len(g.Tasks)
+	for _, g := range q.groups {
+		for i := range g.Tasks {
+			if _, ok := q.launched[g.Tasks[i].Name]; !ok {
+				n++
+			}
+		}
 	}
 	return n
+}
+
+// forgetExpiredLocked forgets launches older than launchedTTL.
+func (q *Queue) forgetExpiredLocked(now time.Time) {
+	for name, at := range q.launched {
+		if now.Sub(at) > launchedTTL {
+			delete(q.launched, name)
+		}
+	}
 }
 
 // forgetLaunched forgets the launches of tasks that old had and g no longer

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"meseta.dev/meseta/apis/v1alpha1"
+	"meseta.dev/meseta/pkg/resources"
 )
 
 // Group is a set of tasks a Queue is to launch, with the placement rules they
@@ -97,10 +98,37 @@ func plan(groups []keyedGroup, nodes []*NodeOffers, refuseWaiting, refuseIdle in
 
 // placeOne finds the first node for task t of group g: the task as it will be
 // launched there (with its ports) and the node; or nil and why none fits.
+// The reasons are worked out only when no node fits: a round places many
+// tasks on nodes that are full for most of them.
 func placeOne(g Group, t v1alpha1.Task, nodes []*NodeOffers, placed []Placement) (*NodeOffers, v1alpha1.Task, string) {
 	if len(nodes) == 0 {
 		return nil, t, "no offers"
 	}
+	// Without ports to pick, the task's resources are the same on every node.
+	var want *resources.Vector
+	if g.Ports <= 0 {
+		if v, err := resources.FromAPI(t.Spec.Resources); err == nil {
+			want = &v
+		}
+	}
+	for _, n := range nodes {
+		if want != nil && !want.Fits(n.Free) {
+			continue
+		}
+		if Satisfies(g.Constraints, n.Placement(), placed) != nil {
+			continue
+		}
+		cand := withPorts(t, n, g.Ports)
+		if cand == nil || n.Fits(cand.Spec.Resources) != nil {
+			continue
+		}
+		return n, *cand, ""
+	}
+	return nil, t, summarize(unfitReasons(g, t, nodes, placed))
+}
+
+// unfitReasons says, for each node, why task t of group g does not fit there.
+func unfitReasons(g Group, t v1alpha1.Task, nodes []*NodeOffers, placed []Placement) []string {
 	var reasons []string
 	for _, n := range nodes {
 		if err := Satisfies(g.Constraints, n.Placement(), placed); err != nil {
@@ -114,20 +142,19 @@ func placeOne(g Group, t v1alpha1.Task, nodes []*NodeOffers, placed []Placement)
 		}
 		if err := n.Fits(cand.Spec.Resources); err != nil {
 			reasons = append(reasons, err.Error())
-			continue
 		}
-		return n, *cand, ""
 	}
-	return nil, t, summarize(reasons)
+	return reasons
 }
 
-// withPorts returns a copy of t with count ports of n added to its resources
-// and environment; nil when n has too few.
+// withPorts returns t with count ports of n added to its resources and
+// environment (a deep copy then; t itself without ports); nil when n has too
+// few.
 func withPorts(t v1alpha1.Task, n *NodeOffers, count int) *v1alpha1.Task {
-	out := t.DeepCopy()
 	if count <= 0 {
-		return out
+		return &t
 	}
+	out := t.DeepCopy()
 	free := n.Free.Ports.ToAPI()
 	// Ports the task names itself are not free for the picked ones.
 	if named, err := pickPortsExcept(free, out.Spec.Resources.Ports, count); err == nil {

@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -173,4 +174,26 @@ func TestQueueSuppressesAndRevives(t *testing.T) {
 	g.Expect(q.Waiting()).To(Equal(0))
 	sup, _ = d.wanted()
 	g.Expect(sup).To(BeTrue())
+}
+
+// BenchmarkPlan places one Job-like group of 10,000 tasks on the offers of
+// 1,000 nodes with room for 10 tasks each: most tries meet a node that is full.
+func BenchmarkPlan(b *testing.B) {
+	const nodes, tasks = 1000, 10000
+	offers := make([]v1alpha1.Offer, nodes)
+	for i := range offers {
+		node := fmt.Sprintf("node-%04d", i)
+		offers[i] = mkOffer(node+"-1", node, "cpus:1;mem:1Gi")
+	}
+	g := keyedGroup{key: "job"}
+	for i := range tasks {
+		g.Tasks = append(g.Tasks, mkTask(fmt.Sprintf("job-%d-0", i), "cpus:0.1;mem:32Mi"))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		res := plan([]keyedGroup{g}, GroupByNode(offers), 5, 60)
+		if len(res.launched) != tasks {
+			b.Fatalf("placed %d tasks, want %d", len(res.launched), tasks)
+		}
+	}
 }
