@@ -209,13 +209,19 @@ func (b *Binder) fresh(ctx context.Context, key types.NamespacedName, tasks []st
 // never bound never carries it. On a conflict it reads the task again: still
 // waiting, it tries again; ended, being deleted or gone, it releases what the
 // task held in the ledger (its offers stay Accepted, unused).
+//
+// The same write also clears the task's managedFields (v1alpha1.ResetManagedFields):
+// a bound task's spec no longer changes, and the API server then skips field
+// tracking on the status writes that follow, which makes each of them and
+// every copy of the task in its caches smaller.
 func (b *Binder) setNode(ctx context.Context, t *v1alpha1.Task, node string) error {
 	key := client.ObjectKeyFromObject(t)
 	rv, finalizers := t.ResourceVersion, t.Finalizers
 	for attempt := 0; attempt < 5; attempt++ {
 		body, _ := json.Marshal(map[string]any{
-			"metadata": map[string]any{"uid": t.UID, "resourceVersion": rv, "finalizers": withTaskFinalizer(finalizers)},
-			"spec":     map[string]any{"nodeName": node},
+			"metadata": map[string]any{"uid": t.UID, "resourceVersion": rv, "finalizers": withTaskFinalizer(finalizers),
+				"managedFields": v1alpha1.ResetManagedFields()},
+			"spec": map[string]any{"nodeName": node},
 		})
 		obj := &v1alpha1.Task{}
 		obj.Name, obj.Namespace = t.Name, t.Namespace

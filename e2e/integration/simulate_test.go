@@ -29,7 +29,8 @@ import (
 // controller: the nodes register, Ready, with a Lease each; a Job of sleeping
 // tasks completes on them, a Job whose command exits 3 fails with that exit
 // code, and a task that runs forever is killed, its final status written,
-// when it is deleted. The nodes speak as their agents would (NodeIdentities):
+// when it is deleted. A bound task and a renewed Lease carry no
+// managedFields (v1alpha1.ResetManagedFields). The nodes speak as their agents would (NodeIdentities):
 // all of it passes the node-restriction policy, and the master's priority and
 // fairness files their requests under the nodes' flow schemas.
 func TestSimulatedAgents(t *testing.T) {
@@ -75,6 +76,13 @@ func TestSimulatedAgents(t *testing.T) {
 		g.Expect(running.Status.State).To(Equal(v1alpha1.TaskRunning))
 		g.Expect(running.Finalizers).To(ContainElement(v1alpha1.TaskFinalizer))
 	}, time.Minute, 200*time.Millisecond).Should(Succeed())
+	g.Expect(running.ManagedFields).To(BeEmpty(), "the master cleared them when it bound the task; its status writes are untracked")
+	g.Eventually(func(g Gomega) {
+		lease := &coordinationv1.Lease{}
+		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: simulate.LeaseNamespace, Name: nodes[49]}, lease)).To(Succeed())
+		g.Expect(lease.Spec.RenewTime.Time).To(BeTemporally(">", lease.Spec.AcquireTime.Time), "renewed since it was created")
+		g.Expect(lease.ManagedFields).To(BeEmpty(), "the first renewal cleared them")
+	}, time.Minute, time.Second).Should(Succeed())
 	g.Expect(c.Delete(ctx, &v1alpha1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "forever"}})).To(Succeed())
 	g.Expect(c.Delete(ctx, running)).To(Succeed())
 	g.Eventually(func() bool {

@@ -241,6 +241,10 @@ func (h *Heartbeat) updateLease(ctx context.Context, lease *coordinationv1.Lease
 		lease.Spec.HolderIdentity, lease.Spec.AcquireTime = &h.Node, &now
 	}
 	lease.Spec.LeaseDurationSeconds, lease.Spec.RenewTime = &seconds, &now
+	if len(lease.ManagedFields) > 0 {
+		// Renewals are untracked once the Lease carries no managedFields.
+		lease.ManagedFields = v1alpha1.ResetManagedFields()
+	}
 	updated, err := h.Leases.CoordinationV1().Leases(h.LeaseNamespace).Update(ctx, lease, metav1.UpdateOptions{FieldManager: FieldManager})
 	if err != nil {
 		return fmt.Errorf("failed to renew the lease of node %s: %w", h.Node, err)

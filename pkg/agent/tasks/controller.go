@@ -166,6 +166,9 @@ func (r *Reconciler) addFinalizer(ctx context.Context, task *v1alpha1.Task) erro
 	}
 	orig := task.DeepCopy()
 	controllerutil.AddFinalizer(task, v1alpha1.TaskFinalizer)
+	// A task placed directly on the node is bound already: its managedFields
+	// go (see v1alpha1.ResetManagedFields), as the master's binding does.
+	task.ManagedFields = v1alpha1.ResetManagedFields()
 	if err := r.Client.Patch(ctx, task, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("failed to add the finalizer to task %s: %w", task.Name, err)
 	}
