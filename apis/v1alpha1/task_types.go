@@ -239,7 +239,9 @@ type TaskStatus struct {
 
 // Task is one container, launched by a framework on offers of one node and run
 // by that node's agent. Deleting a Task kills it: SIGTERM, then SIGKILL after
-// its killGracePeriod.
+// its killGracePeriod. A bound Task carries no managedFields: its spec no
+// longer changes, and the master clears them when it binds the task so that
+// its status writes are not tracked (a server-side apply tracks them again).
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Namespaced,shortName=tk,categories={meseta,all}
