@@ -69,7 +69,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("frameworklifecycle").
 		For(&v1alpha1.Framework{}).
 		Watches(&coordinationv1.Lease{}, handler.EnqueueRequestsFromMapFunc(sameKey)).
-		Watches(&v1alpha1.Task{}, handler.EnqueueRequestsFromMapFunc(taskToFramework)).
+		Watches(&v1alpha1.Task{}, sdk.EnqueueAfter(taskToFramework, r.Options.TaskBatch)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Options.Workers, SkipNameValidation: &skipNameValidation}).
 		Complete(r)
 }

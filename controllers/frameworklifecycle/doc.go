@@ -26,6 +26,12 @@
 //     TornDown conditions with server-side apply, leaving the fields of the
 //     offer controller alone, and requeues for the next deadline.
 //
+// A framework's tasks are found through an index of the task informer
+// (sdk.IndexFrameworkTasks), and their changes are gathered for TaskBatch
+// (500 ms) before the framework is looked at again: a framework launching
+// thousands of tasks is reconciled about twice a second, not once per task
+// update.
+//
 // Deleting the Lease does not delete the framework: it only makes it inactive.
 // A torn-down framework stays torn down; delete and recreate the Framework to
 // use its name again.

@@ -40,12 +40,18 @@ func RequestsByAnnotation(key string) func(context.Context, client.Object) []rec
 }
 
 // EnqueueByAnnotationAfter is an event handler that enqueues, batch after a
-// task changes, the object its annotation key names. The changes of a burst of
-// tasks reach their owner as one reconcile: at most one every batch, as the
-// queue keeps one waiting request per object. A task that changes owner
-// enqueues both.
+// task changes, the object its annotation key names (EnqueueAfter of
+// RequestsByAnnotation).
 func EnqueueByAnnotationAfter(key string, batch time.Duration) handler.EventHandler {
-	requests := RequestsByAnnotation(key)
+	return EnqueueAfter(RequestsByAnnotation(key), batch)
+}
+
+// EnqueueAfter is an event handler that enqueues, batch after an object
+// changes, the requests requests maps it to. The changes of a burst of
+// objects reach each owner as one reconcile: at most one every batch, as the
+// queue keeps one waiting request per key. An object that changes owner
+// enqueues both.
+func EnqueueAfter(requests handler.MapFunc, batch time.Duration) handler.EventHandler {
 	enqueue := func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], objs ...client.Object) {
 		for _, obj := range objs {
 			for _, req := range requests(ctx, obj) {
