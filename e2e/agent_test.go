@@ -9,6 +9,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	"meseta.dev/meseta/pkg/freeport"
 )
 
 // startAgent starts `meseta agent` for the cluster with the admin kubeconfig and
@@ -22,7 +23,7 @@ func (c *cluster) startAgent(node string, extraArgs ...string) *process {
 	args := append([]string{"agent", "--kubeconfig", c.kubeconfig, "--node-name", node,
 		"--work-dir", filepath.Join(c.t.TempDir(), "agent"), "--runtime", filepath.Join(bin, "runc"),
 		"--resources", "cpus:2;mem:2Gi;disk:10Gi", "--attributes", "rack:r1",
-		"--bind-address", "127.0.0.1", "--address", "127.0.0.1", "--port", fmt.Sprint(freePort(c.t)),
+		"--bind-address", "127.0.0.1", "--address", "127.0.0.1", "--port", fmt.Sprint(freeport.Local(c.t)),
 		"--heartbeat-interval", "1s", "--lease-duration", "10s"}, extraArgs...)
 	p := startProcess(c.t, filepath.Join(bin, "meseta"), args...)
 	c.t.Cleanup(func() { p.stop(c.t, 60*time.Second) })

@@ -14,6 +14,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"meseta.dev/meseta/apis/v1alpha1"
+	"meseta.dev/meseta/pkg/freeport"
 )
 
 // devApps drives the Apps of a `meseta dev` cluster with the real kubectl,
@@ -109,7 +110,7 @@ func TestDevApps(t *testing.T) {
 	g := NewWithT(t)
 	home := t.TempDir()
 	dataDir := filepath.Join(home, "dev")
-	dev := startDev(t, home, dataDir, freePort(t))
+	dev := startDev(t, home, dataDir, freeport.Local(t))
 	a := &devApps{t: t, dev: dev, kubeconfig: filepath.Join(dataDir, "admin.kubeconfig"), runcRoot: filepath.Join(dataDir, "agent", "runtime", "runc")}
 	image := filepath.Join(binDir(t), "images", "busybox")
 

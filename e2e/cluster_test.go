@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"meseta.dev/meseta/pkg/freeport"
 )
 
 // binDir returns the directory with the built binaries.
@@ -47,7 +48,7 @@ type cluster struct {
 // startMaster starts `meseta master` and waits until kubectl can reach it.
 func startMaster(t testing.TB, extraArgs ...string) *cluster {
 	t.Helper()
-	c := &cluster{t: t, dataDir: t.TempDir(), port: freePort(t)}
+	c := &cluster{t: t, dataDir: t.TempDir(), port: freeport.Local(t)}
 	c.kubeconfig = filepath.Join(c.dataDir, "admin.kubeconfig")
 	c.args = append([]string{"master", "--data-dir", c.dataDir, "--port", fmt.Sprint(c.port)}, extraArgs...)
 	c.start()
@@ -146,15 +147,6 @@ func (c *cluster) run(bin string, stdin []byte, args ...string) (string, error) 
 // applyYAML pipes a manifest into `kubectl apply -f -` with extra args.
 func (c *cluster) applyYAML(manifest string, args ...string) (string, error) {
 	return c.run("kubectl", []byte(manifest), append([]string{"apply", "-f", "-"}, args...)...)
-}
-
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func tail(s string, n int) string {

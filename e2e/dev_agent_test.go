@@ -11,6 +11,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	"meseta.dev/meseta/pkg/freeport"
 )
 
 // devProcess is a running `meseta dev` with a private HOME.
@@ -80,7 +81,7 @@ func TestDevClusterRunsAndKillsTasks(t *testing.T) {
 	g := NewWithT(t)
 	home := t.TempDir()
 	dataDir := filepath.Join(home, "dev")
-	port := freePort(t)
+	port := freeport.Local(t)
 	image := filepath.Join(binDir(t), "images", "busybox")
 	dev := startDev(t, home, dataDir, port)
 

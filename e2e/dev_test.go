@@ -10,6 +10,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	"meseta.dev/meseta/pkg/freeport"
 )
 
 // TestDevCluster starts `meseta dev` with a private HOME: it writes both
@@ -19,7 +20,7 @@ func TestDevCluster(t *testing.T) {
 	g := NewWithT(t)
 	home := t.TempDir()
 	dataDir := filepath.Join(home, "dev")
-	port := freePort(t)
+	port := freeport.Local(t)
 	dev := exec.Command(filepath.Join(binDir(t), "meseta"), "dev", "--data-dir", dataDir, "--port", fmt.Sprint(port),
 		"--runtime", filepath.Join(binDir(t), "runc"))
 	dev.Env = append(os.Environ(), "HOME="+home)

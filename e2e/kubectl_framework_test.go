@@ -8,6 +8,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	"meseta.dev/meseta/pkg/freeport"
 )
 
 // TestKubectlFramework runs examples/kubectl-framework, a framework that is a
@@ -16,7 +17,7 @@ import (
 func TestKubectlFramework(t *testing.T) {
 	g := NewWithT(t)
 	home := t.TempDir()
-	dev := startDev(t, home, filepath.Join(home, "dev"), freePort(t))
+	dev := startDev(t, home, filepath.Join(home, "dev"), freeport.Local(t))
 	kubectl, err := exec.LookPath("kubectl")
 	g.Expect(err).NotTo(HaveOccurred(), "kubectl must be on PATH")
 

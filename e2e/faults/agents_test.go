@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"meseta.dev/meseta/e2e/faults/history"
+	"meseta.dev/meseta/pkg/freeport"
 )
 
 // agent is one `meseta agent` process, its work dir and, with netns, its
@@ -35,7 +36,7 @@ func (c *cluster) newAgent(i int, spec agentSpec) *agent {
 	if c.net != nil {
 		a.netns, a.ip = c.net.namespace(i), c.net.agentIP(i)
 	}
-	a.port = freePort(c.t, "127.0.0.1")
+	a.port = freeport.On(c.t, "127.0.0.1")
 	c.t.Cleanup(a.cleanup)
 	return a
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"meseta.dev/meseta/pkg/freeport"
 	"meseta.dev/meseta/pkg/pki"
 )
 
@@ -33,7 +34,7 @@ func (c *cluster) startMasters() {
 	n := c.opts.masters
 	for i := range n {
 		m := &master{name: fmt.Sprintf("m%d", i+1), dataDir: filepath.Join(c.dir, fmt.Sprintf("master-%d", i+1)),
-			port: freePort(c.t, c.ip), peerPort: freePort(c.t, c.ip), clientPort: freePort(c.t, c.ip)}
+			port: freeport.On(c.t, c.ip), peerPort: freeport.On(c.t, c.ip), clientPort: freeport.On(c.t, c.ip)}
 		m.logPath = filepath.Join(c.dir, m.name+".log")
 		m.kubeconfig = filepath.Join(m.dataDir, "admin.kubeconfig")
 		c.masters = append(c.masters, m)

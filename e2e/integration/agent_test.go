@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"meseta.dev/meseta/apis/v1alpha1"
 	"meseta.dev/meseta/pkg/agent/logs"
 	"meseta.dev/meseta/pkg/agent/tasks"
+	"meseta.dev/meseta/pkg/freeport"
 	"meseta.dev/meseta/pkg/master"
 )
 
@@ -179,7 +179,7 @@ func TestAgent(t *testing.T) {
 	})
 
 	t.Run("health checks", func(t *testing.T) {
-		port := freeTCPPort(t)
+		port := freeport.Local(t)
 		tests := []struct {
 			name    string
 			script  string
@@ -203,7 +203,7 @@ func TestAgent(t *testing.T) {
 			{
 				name:   "tcp-nobody-listens",
 				script: "exec sleep 1000",
-				check: v1alpha1.HealthCheck{Type: v1alpha1.HealthCheckTCP, TCP: &v1alpha1.TCPHealthCheck{Port: int32(freeTCPPort(t))},
+				check: v1alpha1.HealthCheck{Type: v1alpha1.HealthCheckTCP, TCP: &v1alpha1.TCPHealthCheck{Port: int32(freeport.Local(t))},
 					Delay: dur(0), Interval: dur(300 * time.Millisecond), GracePeriod: dur(0), ConsecutiveFailures: ptr.To[int32](2)},
 				healthy: false, state: v1alpha1.TaskFailed,
 			},
@@ -389,12 +389,3 @@ func withImage(t *v1alpha1.Task, image string) *v1alpha1.Task {
 }
 
 func dur(d time.Duration) *metav1.Duration { return &metav1.Duration{Duration: d} }
-
-func freeTCPPort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}

@@ -2,7 +2,10 @@ package master
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -14,7 +17,10 @@ import (
 	"k8s.io/client-go/util/retry"
 )
 
-// installCRDs creates or updates every CRD and waits until all are established.
+// installCRDs creates or updates every CRD and waits until all are
+// established and their schemas published in the OpenAPI v3 document (which
+// kubectl explain and client-side validation read), so that a master that
+// says it is ready serves them whole.
 func installCRDs(ctx context.Context, cfg *rest.Config, crds []*apiextensionsv1.CustomResourceDefinition) error {
 	client, err := apiextensionsclient.NewForConfig(cfg)
 	if err != nil {
@@ -57,5 +63,53 @@ func installCRDs(ctx context.Context, cfg *rest.Config, crds []*apiextensionsv1.
 			return fmt.Errorf("CRD %s was not established: %w", crd.Name, err)
 		}
 	}
+	return waitForOpenAPI(ctx, client.Discovery().RESTClient(), crds)
+}
+
+// waitForOpenAPI waits until the OpenAPI v3 document of every CRD's group
+// and version holds the CRD's schema. The API server publishes it a moment
+// after the CRD is established.
+func waitForOpenAPI(ctx context.Context, rc rest.Interface, crds []*apiextensionsv1.CustomResourceDefinition) error {
+	want := map[string][]string{} // the schema names each group-version document must hold
+	for _, crd := range crds {
+		for _, v := range crd.Spec.Versions {
+			if v.Served {
+				path := "/openapi/v3/apis/" + crd.Spec.Group + "/" + v.Name
+				want[path] = append(want[path], openAPIModelName(crd.Spec.Group, v.Name, crd.Spec.Names.Kind))
+			}
+		}
+	}
+	for path, names := range want {
+		var missing []string
+		err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+			raw, err := rc.Get().AbsPath(path).DoRaw(ctx)
+			if err != nil {
+				missing = names
+				return false, nil
+			}
+			var doc struct {
+				Components struct {
+					Schemas map[string]json.RawMessage `json:"schemas"`
+				} `json:"components"`
+			}
+			if err := json.Unmarshal(raw, &doc); err != nil {
+				return false, fmt.Errorf("failed to read %s: %w", path, err)
+			}
+			missing = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return doc.Components.Schemas[n] != nil })
+			return len(missing) == 0, nil
+		})
+		if err != nil {
+			return fmt.Errorf("the OpenAPI document %s lacks the schemas %s: %w", path, strings.Join(missing, ", "), err)
+		}
+	}
 	return nil
+}
+
+// openAPIModelName is the name of a CRD kind's schema in the OpenAPI
+// document: the group's labels reversed, the version and the kind
+// (meseta.dev, v1alpha1, Task: dev.meseta.v1alpha1.Task).
+func openAPIModelName(group, version, kind string) string {
+	labels := strings.Split(group, ".")
+	slices.Reverse(labels)
+	return strings.Join(labels, ".") + "." + version + "." + kind
 }

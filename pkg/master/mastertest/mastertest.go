@@ -9,7 +9,6 @@ package mastertest
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"meseta.dev/meseta/config/crd"
+	"meseta.dev/meseta/pkg/freeport"
 	"meseta.dev/meseta/pkg/master"
 )
 
@@ -49,7 +49,7 @@ func Start(t testing.TB, o Options) *Master {
 		o.DataDir = t.TempDir()
 	}
 	if o.Port == 0 {
-		o.Port = FreePort(t)
+		o.Port = freeport.Local(t)
 	}
 	opts := master.NewOptions()
 	opts.DataDir = o.DataDir
@@ -104,15 +104,4 @@ func (m *Master) Client(t testing.TB) client.Client {
 		t.Fatal(err)
 	}
 	return c
-}
-
-// FreePort returns a TCP port that is free on 127.0.0.1 right now.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
