@@ -174,7 +174,13 @@ func (r *Controller) patchStatus(ctx context.Context, app *v1alpha1.App, st v1al
 	}
 	before := app.DeepCopy()
 	app.Status = st
-	if err := r.c.Status().Patch(ctx, app, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+	err := r.c.Status().Patch(ctx, app, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	switch {
+	case apierrors.IsConflict(err):
+		// The cache's copy is behind: the newer version's event brings the
+		// app back, and its status is worked out again from that.
+		return nil
+	case err != nil:
 		return fmt.Errorf("failed to update the status of app %s: %w", app.Name, err)
 	}
 	return nil

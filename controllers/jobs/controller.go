@@ -209,7 +209,13 @@ func (r *Controller) patchStatus(ctx context.Context, job *v1alpha1.Job, st v1al
 	}
 	before := job.DeepCopy()
 	job.Status = st
-	if err := r.c.Status().Patch(ctx, job, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+	err := r.c.Status().Patch(ctx, job, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	switch {
+	case apierrors.IsConflict(err):
+		// The cache's copy is behind: the newer version's event brings the
+		// job back, and its status is worked out again from that.
+		return nil
+	case err != nil:
 		return fmt.Errorf("failed to update the status of job %s: %w", job.Name, err)
 	}
 	return nil

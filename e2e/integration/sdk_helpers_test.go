@@ -53,10 +53,18 @@ func (e *sdkEnv) namespace(name string) {
 // lease.
 func (e *sdkEnv) runFramework(fw sdk.Framework, sched sdk.Scheduler) (d *sdk.Driver, stop func()) {
 	e.t.Helper()
+	return e.runFrameworkWith(fw, sched, nil)
+}
+
+// runFrameworkWith is runFramework with the manager's client made by
+// newClient (nil: the default).
+func (e *sdkEnv) runFrameworkWith(fw sdk.Framework, sched sdk.Scheduler, newClient client.NewClientFunc) (d *sdk.Driver, stop func()) {
+	e.t.Helper()
 	mgr, err := ctrl.NewManager(e.m.RESTConfig(), ctrl.Options{
 		Scheme:                 sdk.Scheme(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
+		NewClient:              newClient,
 	})
 	if err != nil {
 		e.t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,8 +14,10 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"meseta.dev/meseta/apis/v1alpha1"
 	"meseta.dev/meseta/pkg/resources"
@@ -278,4 +281,89 @@ func TestSdkExampleOneshot(t *testing.T) {
 		err := e.c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "oneshot"}, &v1alpha1.Framework{})
 		return apierrors.IsNotFound(err)
 	}).WithTimeout(10*time.Second).Should(BeTrue(), "the framework unregistered")
+}
+
+// TestSdkSpecWriteRetriedOnConflict: the driver's write of suppression and
+// revive that meets a newer version of the Framework (the master writes its
+// status at the same moment, as it does right after a registration) is made
+// again at once on that version, before the pass goes on to the offers; the
+// framework is not left suppressed until a later pass.
+func TestSdkSpecWriteRetriedOnConflict(t *testing.T) {
+	e := startSDKEnv(t)
+	g := NewWithT(t)
+	const ns, name = "sdk-conflict", "racer"
+	e.namespace(ns)
+	e.offer(ns, name, "racer-node-a-1", "node-a", "cpus:1;mem:1Gi", nil)
+
+	// The first spec write of the Framework meets a status write made just
+	// before it: the API server refuses it with a conflict.
+	var conflicts atomic.Int32
+	newClient := func(cfg *rest.Config, opts client.Options) (client.Client, error) {
+		c, err := client.NewWithWatch(cfg, opts)
+		if err != nil {
+			return nil, err
+		}
+		return interceptor.NewClient(c, interceptor.Funcs{
+			Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
+				if fw, ok := obj.(*v1alpha1.Framework); ok && conflicts.Load() == 0 {
+					bumped := fw.DeepCopy()
+					bumped.Status.ObservedGeneration++
+					if err := e.c.Status().Update(ctx, bumped); err != nil {
+						return err
+					}
+					err := c.Update(ctx, obj, opts...)
+					if apierrors.IsConflict(err) {
+						conflicts.Add(1)
+					}
+					return err
+				}
+				return c.Update(ctx, obj, opts...)
+			},
+		}), nil
+	}
+	sched := &reviveWitness{c: e.c, key: client.ObjectKey{Namespace: ns, Name: name}}
+	e.runFrameworkWith(sdk.Framework{Name: name, Namespace: ns}, sched, newClient)
+
+	g.Eventually(sched.firstRevive).WithTimeout(20*time.Second).Should(BeNumerically(">=", 0), "offers delivered")
+	g.Expect(conflicts.Load()).To(Equal(int32(1)), "the spec write met a conflict")
+	g.Expect(sched.firstRevive()).To(Equal(int64(1)),
+		"the revive asked for at registration was written before the offers were handled")
+}
+
+// reviveWitness revives at registration and records, when it is first
+// offered resources, the spec.revive the API server holds for its Framework.
+type reviveWitness struct {
+	c   client.Client
+	key client.ObjectKey
+
+	mu     sync.Mutex
+	revive *int64
+}
+
+func (r *reviveWitness) Registered(_ context.Context, d *sdk.Driver, _ *v1alpha1.Framework) {
+	d.Revive()
+}
+
+func (r *reviveWitness) ResourceOffers(ctx context.Context, _ *sdk.Driver, offers []v1alpha1.Offer) []sdk.Decision {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.revive == nil && len(offers) > 0 {
+		fw := &v1alpha1.Framework{}
+		if err := r.c.Get(ctx, r.key, fw); err == nil {
+			r.revive = &fw.Spec.Revive
+		}
+	}
+	return nil
+}
+
+func (r *reviveWitness) StatusUpdate(context.Context, *sdk.Driver, *v1alpha1.Task) {}
+
+// firstRevive is the spec.revive seen at the first offers; -1 before them.
+func (r *reviveWitness) firstRevive() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.revive == nil {
+		return -1
+	}
+	return *r.revive
 }

@@ -139,3 +139,27 @@ func (t *tracker) timeline(start time.Time) string {
 	}
 	return b.String()
 }
+
+// milestones returns when, since start, the first and the last task were
+// seen created, bound and Running: where a small launch spends its time.
+func (t *tracker) milestones(start time.Time) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	span := func(m map[string]time.Time) string {
+		if len(m) == 0 {
+			return "none"
+		}
+		var first, last time.Time
+		for _, at := range m {
+			if first.IsZero() || at.Before(first) {
+				first = at
+			}
+			if at.After(last) {
+				last = at
+			}
+		}
+		ms := func(at time.Time) int64 { return at.Sub(start).Milliseconds() }
+		return fmt.Sprintf("%d-%d ms", ms(first), ms(last))
+	}
+	return fmt.Sprintf("created %s, bound %s, Running %s", span(t.created), span(t.bound), span(t.running))
+}

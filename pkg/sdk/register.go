@@ -10,6 +10,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -117,24 +118,29 @@ func (d *Driver) register(ctx context.Context) (*v1alpha1.Framework, error) {
 
 // syncSpec writes the wanted suppression and any requested revive into the
 // Framework; it returns the updated object, or the object unchanged when
-// nothing had to be written.
+// nothing had to be written. A write that meets a newer version (the master
+// writes the status at the same moment, as it does right after a
+// registration) is made again at once on that version.
 func (d *Driver) syncSpec(ctx context.Context, obj *v1alpha1.Framework) (*v1alpha1.Framework, error) {
 	suppressed, revives := d.wanted()
 	if obj.Spec.Suppressed == suppressed && revives == 0 {
 		return obj, nil
 	}
 	fresh := &v1alpha1.Framework{}
-	if err := d.reader.Get(ctx, client.ObjectKeyFromObject(obj), fresh); err != nil {
-		return obj, fmt.Errorf("failed to read framework %s/%s: %w", obj.Namespace, obj.Name, err)
-	}
-	if fresh.UID != obj.UID {
-		return obj, fmt.Errorf("framework %s/%s was replaced", obj.Namespace, obj.Name)
-	}
-	fresh.Spec.Suppressed = suppressed
-	if revives > 0 {
-		fresh.Spec.Revive++
-	}
-	if err := d.c.Update(ctx, fresh); err != nil {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := d.reader.Get(ctx, client.ObjectKeyFromObject(obj), fresh); err != nil {
+			return fmt.Errorf("failed to read framework %s/%s: %w", obj.Namespace, obj.Name, err)
+		}
+		if fresh.UID != obj.UID {
+			return fmt.Errorf("framework %s/%s was replaced", obj.Namespace, obj.Name)
+		}
+		fresh.Spec.Suppressed = suppressed
+		if revives > 0 {
+			fresh.Spec.Revive++
+		}
+		return d.c.Update(ctx, fresh)
+	})
+	if err != nil {
 		return obj, fmt.Errorf("failed to update framework %s/%s: %w", obj.Namespace, obj.Name, err)
 	}
 	d.revived(revives)

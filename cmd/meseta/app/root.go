@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // NewRootCommand returns the meseta command with its subcommands.
@@ -22,6 +23,9 @@ func NewRootCommand() *cobra.Command {
 		PersistentPreRun: func(*cobra.Command, []string) {
 			// In-process clients of the API server should not log its warnings.
 			rest.SetDefaultWarningHandler(rest.NoWarnings{})
+			// Code that logs through a context without a logger (the
+			// frameworks' drivers, for one) logs through klog too.
+			ctrllog.SetLogger(klog.Background())
 		},
 	}
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
