@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -228,33 +229,98 @@ func killLeftovers(runc, root string) {
 	}
 }
 
-// rawRunc times `runc run -d` of the image n times, its bundle prepared
-// beforehand the way the agent prepares one.
+// rawRunc times `runc run -d` of the image n times, one after another, its
+// bundle prepared beforehand the way the agent prepares one.
 func rawRunc(ctx context.Context, env *env, img string, n int) ([]time.Duration, error) {
+	raw, err := prepareRaw(ctx, env, img, n)
+	if err != nil {
+		return nil, err
+	}
+	defer raw.cleanup()
+	var ds []time.Duration
+	for i := range n {
+		start := time.Now()
+		err := raw.run(i)
+		ds = append(ds, time.Since(start))
+		if err != nil {
+			return nil, err
+		}
+		raw.remove(i)
+	}
+	return ds, nil
+}
+
+// rawRuncBurst runs `runc run -d` of n prepared bundles, parallel at a time,
+// and returns how long all took: what the machine can do without an agent.
+func rawRuncBurst(ctx context.Context, env *env, img string, n, parallel int) (time.Duration, error) {
+	raw, err := prepareRaw(ctx, env, img, n)
+	if err != nil {
+		return 0, err
+	}
+	defer raw.cleanup()
+	next := make(chan int)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range parallel {
+		wg.Go(func() {
+			for i := range next {
+				errs <- raw.run(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return 0, err
+		}
+	}
+	return elapsed, nil
+}
+
+// rawBundles are OCI bundles of one image, ready for `runc run -d`.
+type rawBundles struct {
+	env   *env
+	dir   string
+	state string
+	store *image.Store
+	ids   []string
+}
+
+// prepareRaw pulls img and prepares n bundles of it.
+func prepareRaw(ctx context.Context, env *env, img string, n int) (*rawBundles, error) {
 	dir, err := os.MkdirTemp(env.tmp, "raw-")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	store, err := image.NewStore(image.Options{Root: filepath.Join(dir, "images")})
-	if err != nil {
+	r := &rawBundles{env: env, dir: dir, state: filepath.Join(dir, "runc")}
+	if r.store, err = image.NewStore(image.Options{Root: filepath.Join(dir, "images")}); err != nil {
+		os.RemoveAll(dir)
 		return nil, err
 	}
-	pulled, err := store.Pull(ctx, "oci:"+img)
+	pulled, err := r.store.Pull(ctx, "oci:"+img)
 	if err != nil {
+		os.RemoveAll(dir)
 		return nil, err
 	}
-	state := filepath.Join(dir, "runc")
-	var ds []time.Duration
 	for i := range n {
 		id := fmt.Sprintf("bench-raw-%d-%d", os.Getpid(), i)
+		r.ids = append(r.ids, id)
 		cdir := filepath.Join(dir, id)
 		sandbox := filepath.Join(cdir, "sandbox")
 		if err := os.MkdirAll(sandbox, 0o755); err != nil {
+			r.cleanup()
 			return nil, err
 		}
-		rootfs, err := store.Mount(pulled, cdir, image.MountOptions{Mountpoints: []string{runtime.SandboxPath}})
+		rootfs, err := r.store.Mount(pulled, cdir, image.MountOptions{Mountpoints: []string{runtime.SandboxPath}})
 		if err != nil {
+			r.cleanup()
 			return nil, err
 		}
 		spec, err := runtime.BuildSpec(runtime.Config{ID: id, Rootfs: rootfs.Path, SandboxDir: sandbox, Args: []string{"sleep", "3600"},
@@ -263,28 +329,43 @@ func rawRunc(ctx context.Context, env *env, img string, n int) ([]time.Duration,
 			err = runtime.WriteBundle(filepath.Join(cdir, "bundle"), spec)
 		}
 		if err != nil {
+			r.cleanup()
 			return nil, err
 		}
-		// The container inherits runc's stdio: a file, not a pipe a caller
-		// would wait on until the container exits.
-		out, err := os.Create(filepath.Join(cdir, "output"))
-		if err != nil {
-			return nil, err
-		}
-		cmd := exec.Command(env.runc, "--root", state, "run", "-d", "--bundle", filepath.Join(cdir, "bundle"), id)
-		cmd.Stdout, cmd.Stderr = out, out
-		start := time.Now()
-		err = cmd.Run()
-		ds = append(ds, time.Since(start))
-		out.Close()
-		if err != nil {
-			data, _ := os.ReadFile(out.Name())
-			return nil, fmt.Errorf("runc run -d: %w: %s", err, data)
-		}
-		_ = exec.Command(env.runc, "--root", state, "delete", "-f", id).Run()
-		_ = store.Unmount(cdir)
 	}
-	return ds, nil
+	return r, nil
+}
+
+// run runs bundle i detached. The container inherits runc's stdio: a file,
+// not a pipe a caller would wait on until the container exits.
+func (r *rawBundles) run(i int) error {
+	cdir := filepath.Join(r.dir, r.ids[i])
+	out, err := os.Create(filepath.Join(cdir, "output"))
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	cmd := exec.Command(r.env.runc, "--root", r.state, "run", "-d", "--bundle", filepath.Join(cdir, "bundle"), r.ids[i])
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		data, _ := os.ReadFile(out.Name())
+		return fmt.Errorf("runc run -d: %w: %s", err, data)
+	}
+	return nil
+}
+
+// remove removes container i and unmounts its root file system.
+func (r *rawBundles) remove(i int) {
+	_ = exec.Command(r.env.runc, "--root", r.state, "delete", "-f", r.ids[i]).Run()
+	_ = r.store.Unmount(filepath.Join(r.dir, r.ids[i]))
+}
+
+// cleanup removes every container and the bundles.
+func (r *rawBundles) cleanup() {
+	for i := range r.ids {
+		r.remove(i)
+	}
+	os.RemoveAll(r.dir)
 }
 
 func isFile(p string) bool {

@@ -18,8 +18,9 @@ import (
 // realBurstSize and realAppInstances are the sizes of the burst and App
 // measures of launch-latency-real.
 const (
-	realBurstSize    = 60
-	realAppInstances = 20
+	realBurstSize     = 60
+	realBurstParallel = 4
+	realAppInstances  = 20
 )
 
 // measureRealBurst creates n tasks placed on the real agent's node at once
@@ -27,6 +28,16 @@ const (
 // agent made, from the first create to the last task seen Running.
 func measureRealBurst(ctx context.Context, env *env, m *master, c client.Client, img string, n int) error {
 	const ns = "real-burst"
+	params := fmt.Sprintf("tasks=%d at once, one agent", n)
+	// The machine's own rate first: the same number of prepared bundles run
+	// by runc alone, realBurstParallel at a time.
+	rawTook, err := rawRuncBurst(ctx, env, img, n, realBurstParallel)
+	if err != nil {
+		return err
+	}
+	env.report.add(Row{Scenario: "launch-latency-real", Params: params, Measure: "raw runc run -d per second",
+		Value: float64(n) / rawTook.Seconds(), Unit: "tasks/s",
+		Note: fmt.Sprintf("%d prepared bundles, %d at a time, in %.2fs", n, realBurstParallel, rawTook.Seconds())})
 	if err := ensureNamespace(ctx, c, ns); err != nil {
 		return err
 	}
@@ -40,7 +51,6 @@ func measureRealBurst(ctx context.Context, env *env, m *master, c client.Client,
 	}); err != nil {
 		return err
 	}
-	params := fmt.Sprintf("tasks=%d at once, one agent", n)
 	if !tr.waitRunning(ctx, n, 2*time.Minute) {
 		_, running, _, _ := tr.counts()
 		return fmt.Errorf("only %d of %d tasks Running after 2 minutes", running, n)
