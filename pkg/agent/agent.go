@@ -211,7 +211,7 @@ func (a *Agent) startManager(ctx, mgrCtx context.Context, scheme *apiruntime.Sch
 	a.supervisor = tasks.NewSupervisor(tasks.SupervisorConfig{
 		Node: o.NodeName, Dir: filepath.Join(o.WorkDir, TasksDir), Runtime: a.rt, Images: a.store,
 		InsecureRegistries: o.InsecureRegistries, Allocatable: allocatable, Exec: a.exec,
-		Logger: logger.WithName("supervisor"),
+		Logger: logger.WithName("supervisor"), ParallelStarts: o.ParallelStarts,
 	}, notifier.Notify)
 	adopted, err := a.supervisor.Adopt(ctx)
 	if err != nil {

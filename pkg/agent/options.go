@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -74,6 +75,9 @@ type Options struct {
 	GCInterval time.Duration
 	// Concurrency is how many tasks are reconciled at once.
 	Concurrency int
+	// ParallelStarts is how many containers are started at once (0: no
+	// limit).
+	ParallelStarts int
 	// KillTasksOnExit kills every task, reported Killed, when the agent stops
 	// (`meseta dev`); otherwise containers keep running and the next agent
 	// re-adopts them.
@@ -93,8 +97,14 @@ func NewOptions() *Options {
 		ImageGCDelay:       DefaultImageGCDelay,
 		GCInterval:         DefaultGCInterval,
 		Concurrency:        DefaultConcurrency,
+		ParallelStarts:     DefaultParallelStarts(),
 	}
 }
+
+// DefaultParallelStarts is how many containers an agent starts at once by
+// default: two per CPU. A runtime's start is mostly CPU work; more at once
+// only makes each slower.
+func DefaultParallelStarts() int { return 2 * goruntime.NumCPU() }
 
 // AddFlags adds the options' flags to fs.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
@@ -116,6 +126,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.ImageGCDelay, "image-gc-delay", o.ImageGCDelay, "How long an unused image layer is kept.")
 	fs.DurationVar(&o.GCInterval, "gc-interval", o.GCInterval, "Time between garbage collections of sandboxes and images.")
 	fs.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "How many tasks are reconciled at once.")
+	fs.IntVar(&o.ParallelStarts, "parallel-starts", o.ParallelStarts, "How many containers are started at once (0: no limit). Default: two per CPU.")
 }
 
 // CompletedOptions are options with every default filled in.
@@ -206,6 +217,9 @@ func (c CompletedOptions) Validate() error {
 	errs = append(errs, c.validateDurations()...)
 	if c.Concurrency < 1 {
 		errs = append(errs, field.Invalid(flag("--concurrency"), c.Concurrency, "must be at least 1"))
+	}
+	if c.ParallelStarts < 0 {
+		errs = append(errs, field.Invalid(flag("--parallel-starts"), c.ParallelStarts, "must be 0 (no limit) or more"))
 	}
 	if len(errs) == 0 {
 		return nil

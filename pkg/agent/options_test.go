@@ -47,6 +47,8 @@ func TestValidate(t *testing.T) {
 		{name: "good registry", edit: func(o *Options) { o.InsecureRegistries = []string{"127.0.0.1:5000", "registry.local"} }},
 		{name: "bad port", edit: func(o *Options) { o.Port = 70000 }, wantErr: []string{"--port"}},
 		{name: "lease shorter than two beats", edit: func(o *Options) { o.LeaseDuration = 6 * time.Second }, wantErr: []string{"--lease-duration", "twice"}},
+		{name: "negative parallel starts", edit: func(o *Options) { o.ParallelStarts = -1 }, wantErr: []string{"--parallel-starts", "0 (no limit)"}},
+		{name: "no limit on parallel starts", edit: func(o *Options) { o.ParallelStarts = 0 }},
 		{name: "zero heartbeat", edit: func(o *Options) { o.HeartbeatInterval = 0 }, wantErr: []string{"--heartbeat-interval"}},
 		{name: "every error at once", edit: func(o *Options) { o.Resources, o.Attributes = "x", "y" }, wantErr: []string{"--resources", "--attributes"}},
 	}

@@ -216,8 +216,12 @@ func mountOverlayFsconfig(lowers []string, upper, work, target string) error {
 }
 
 // mountHostRoot binds the host's "/" at target, recursively read-only and
-// private: the tree is cloned detached, made read-only and private, and only then
-// attached, so no writable or propagating moment exists. Mount points that the
+// unbindable: the tree is cloned detached, made read-only and unbindable, and
+// only then attached, so no writable or propagating moment exists. Unbindable
+// (private, and left out of recursive clones) keeps the next host root's
+// clone from holding this one: each would otherwise copy every host root
+// mounted before it, and the mount table would double with each task. The
+// runtime makes the container's copy a slave mount, which it may bind. Mount points that the
 // runtime needs are created on the host first, because they cannot be created in
 // a read-only tree.
 func mountHostRoot(target string, mountpoints []string) (*Rootfs, error) {
@@ -231,7 +235,7 @@ func mountHostRoot(target string, mountpoints []string) (*Rootfs, error) {
 		return nil, fmt.Errorf("failed to clone the host root: %w", err)
 	}
 	defer unix.Close(fd)
-	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID, Propagation: unix.MS_PRIVATE}
+	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID, Propagation: unix.MS_UNBINDABLE}
 	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, attr); err != nil {
 		return nil, fmt.Errorf("failed to make the host root read-only: %w", err)
 	}

@@ -324,6 +324,33 @@ func TestHostRoot(t *testing.T) {
 	g.Expect(err).To(MatchError(syscall.EROFS))
 }
 
+// TestHostRootsDoNotNest: a host root mounted after others does not clone
+// them: the mount table grows by one host root per mount, not twice over.
+func TestHostRootsDoNotNest(t *testing.T) {
+	g := NewWithT(t)
+	s := newStore(t, Options{})
+	img, err := s.Pull(t.Context(), "")
+	g.Expect(err).NotTo(HaveOccurred())
+	before := mountCount(t)
+	const n = 8
+	for range n {
+		dir := t.TempDir()
+		_, err := s.Mount(img, dir, MountOptions{})
+		g.Expect(err).NotTo(HaveOccurred())
+		t.Cleanup(func() { g.Expect(s.Unmount(dir)).To(Succeed()) })
+	}
+	// Nested clones would make 2^n-1 copies of the host's mounts.
+	g.Expect(mountCount(t) - before).To(BeNumerically("<=", n*before))
+}
+
+func mountCount(t *testing.T) int {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(data), "\n")
+}
+
 func TestGC(t *testing.T) {
 	g := NewWithT(t)
 	s := newStore(t, Options{})

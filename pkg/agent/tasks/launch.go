@@ -119,9 +119,10 @@ func (s *Supervisor) runContainer(ctx context.Context, r *record, t *v1alpha1.Ta
 			return launchFailed("failed to give the sandbox to user %d: %v", user.UID, err)
 		}
 	}
-	if ctx.Err() != nil {
+	if !s.takeStartSlot(ctx) {
 		return launchFailed("the launch was stopped")
 	}
+	defer s.releaseStartSlot()
 	// Run is not cancelled half way: it either runs the container or not.
 	_, err = s.cfg.Runtime.Run(context.WithoutCancel(ctx), r.id, runtime.RunOptions{
 		Bundle: bundle, Stdout: filepath.Join(sandbox, StdoutFileName), Stderr: filepath.Join(sandbox, StderrFileName),
@@ -130,6 +131,34 @@ func (s *Supervisor) runContainer(ctx context.Context, r *record, t *v1alpha1.Ta
 		return launchFailed("%v", err)
 	}
 	return nil
+}
+
+// takeStartSlot waits for a slot to start a container in (ParallelStarts),
+// and reports false when the launch was stopped first.
+func (s *Supervisor) takeStartSlot(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if s.starts == nil {
+		return true
+	}
+	select {
+	case s.starts <- struct{}{}:
+		if ctx.Err() != nil {
+			<-s.starts
+			return false
+		}
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// releaseStartSlot frees the slot takeStartSlot took.
+func (s *Supervisor) releaseStartSlot() {
+	if s.starts != nil {
+		<-s.starts
+	}
 }
 
 // taskEnv is the environment the agent gives a task: where it runs, then the

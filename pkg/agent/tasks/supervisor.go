@@ -54,6 +54,11 @@ type SupervisorConfig struct {
 	Exec ExecFunc
 	// Logger logs what happens to containers outside of reconciles.
 	Logger logr.Logger
+	// ParallelStarts is how many containers are started (the runtime's run)
+	// at once; zero is no limit. A burst of launches then starts its first
+	// containers soon, rather than all of them late, and the runtime does not
+	// thrash the node's CPUs.
+	ParallelStarts int
 }
 
 // Supervisor runs the containers of a node's tasks and remembers what the agent
@@ -67,6 +72,8 @@ type Supervisor struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	starts chan struct{} // a slot per container being started; nil is no limit
 
 	mu      sync.Mutex
 	records map[types.UID]*record
@@ -109,7 +116,11 @@ func NewSupervisor(cfg SupervisorConfig, notify func(types.NamespacedName)) *Sup
 		cfg.HealthHost = "127.0.0.1"
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Supervisor{cfg: cfg, notify: notify, ctx: ctx, cancel: cancel, records: map[types.UID]*record{}}
+	s := &Supervisor{cfg: cfg, notify: notify, ctx: ctx, cancel: cancel, records: map[types.UID]*record{}}
+	if cfg.ParallelStarts > 0 {
+		s.starts = make(chan struct{}, cfg.ParallelStarts)
+	}
+	return s
 }
 
 // Close stops the supervisor's goroutines (containers keep running) and waits
