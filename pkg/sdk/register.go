@@ -126,8 +126,9 @@ func (d *Driver) syncSpec(ctx context.Context, obj *v1alpha1.Framework) (*v1alph
 	if obj.Spec.Suppressed == suppressed && revives == 0 {
 		return obj, nil
 	}
-	fresh := &v1alpha1.Framework{}
+	var fresh *v1alpha1.Framework
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		fresh = &v1alpha1.Framework{}
 		if err := d.reader.Get(ctx, client.ObjectKeyFromObject(obj), fresh); err != nil {
 			return fmt.Errorf("failed to read framework %s/%s: %w", obj.Namespace, obj.Name, err)
 		}
