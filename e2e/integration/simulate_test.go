@@ -30,9 +30,10 @@ import (
 // tasks completes on them, a Job whose command exits 3 fails with that exit
 // code, and a task that runs forever is killed, its final status written,
 // when it is deleted. A bound task and a renewed Lease carry no
-// managedFields (v1alpha1.ResetManagedFields). The nodes speak as their agents would (NodeIdentities):
-// all of it passes the node-restriction policy, and the master's priority and
-// fairness files their requests under the nodes' flow schemas.
+// managedFields (v1alpha1.ResetManagedFields). The nodes speak as their
+// agents would (NodeIdentities): all of it passes the node-restriction
+// policy, and the master's priority and fairness files their requests under
+// the nodes' flow schemas.
 func TestSimulatedAgents(t *testing.T) {
 	g := NewWithT(t)
 	m := mastertest.Start(t, mastertest.Options{Controllers: controllers.All()})

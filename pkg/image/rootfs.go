@@ -221,9 +221,9 @@ func mountOverlayFsconfig(lowers []string, upper, work, target string) error {
 // (private, and left out of recursive clones) keeps the next host root's
 // clone from holding this one: each would otherwise copy every host root
 // mounted before it, and the mount table would double with each task. The
-// runtime makes the container's copy a slave mount, which it may bind. Mount points that the
-// runtime needs are created on the host first, because they cannot be created in
-// a read-only tree.
+// runtime makes the container's copy a slave mount, which it may bind. Mount
+// points that the runtime needs are created on the host first, because they
+// cannot be created in a read-only tree.
 func mountHostRoot(target string, mountpoints []string) (*Rootfs, error) {
 	for _, m := range mountpoints {
 		if err := os.MkdirAll(filepath.Join("/", m), 0o755); err != nil {

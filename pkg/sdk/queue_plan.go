@@ -113,38 +113,35 @@ func placeOne(g Group, t v1alpha1.Task, nodes []*NodeOffers, placed []Placement)
 	}
 	for _, n := range nodes {
 		if want != nil && !want.Fits(n.Free) {
-			continue
+			continue // full: why is worked out only if no node fits
 		}
-		if Satisfies(g.Constraints, n.Placement(), placed) != nil {
-			continue
+		if cand, err := fitOn(g, t, n, placed); err == nil {
+			return n, *cand, ""
 		}
-		cand := withPorts(t, n, g.Ports)
-		if cand == nil || n.Fits(cand.Spec.Resources) != nil {
-			continue
-		}
-		return n, *cand, ""
 	}
-	return nil, t, summarize(unfitReasons(g, t, nodes, placed))
-}
-
-// unfitReasons says, for each node, why task t of group g does not fit there.
-func unfitReasons(g Group, t v1alpha1.Task, nodes []*NodeOffers, placed []Placement) []string {
 	var reasons []string
 	for _, n := range nodes {
-		if err := Satisfies(g.Constraints, n.Placement(), placed); err != nil {
-			reasons = append(reasons, err.Error())
-			continue
-		}
-		cand := withPorts(t, n, g.Ports)
-		if cand == nil {
-			reasons = append(reasons, fmt.Sprintf("%s: short of %d ports", n.Node, g.Ports))
-			continue
-		}
-		if err := n.Fits(cand.Spec.Resources); err != nil {
+		if _, err := fitOn(g, t, n, placed); err != nil {
 			reasons = append(reasons, err.Error())
 		}
 	}
-	return reasons
+	return nil, t, summarize(reasons)
+}
+
+// fitOn returns task t of group g as it will be launched on node n (with its
+// ports), or why it does not fit there.
+func fitOn(g Group, t v1alpha1.Task, n *NodeOffers, placed []Placement) (*v1alpha1.Task, error) {
+	if err := Satisfies(g.Constraints, n.Placement(), placed); err != nil {
+		return nil, err
+	}
+	cand := withPorts(t, n, g.Ports)
+	if cand == nil {
+		return nil, fmt.Errorf("%s: short of %d ports", n.Node, g.Ports)
+	}
+	if err := n.Fits(cand.Spec.Resources); err != nil {
+		return nil, err
+	}
+	return cand, nil
 }
 
 // withPorts returns t with count ports of n added to its resources and
