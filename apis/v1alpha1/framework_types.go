@@ -69,8 +69,10 @@ type FrameworkSpec struct {
 	FailoverTimeout *metav1.Duration `json:"failoverTimeout,omitempty"`
 
 	// suppressed, when true, stops new offers to the framework (Mesos' suppress)
-	// and rescinds its outstanding offers, so that what they hold goes to other
-	// frameworks. Set it back to false to receive offers again.
+	// and, a few seconds later, rescinds its outstanding offers, so that what
+	// they hold goes to other frameworks; an offer that a task still waiting to
+	// be bound names is left to be accepted. Set it back to false to receive
+	// offers again.
 	// +optional
 	Suppressed bool `json:"suppressed,omitempty"`
 

@@ -339,7 +339,7 @@ func fillView(v *OfferView, o *v1alpha1.Offer) {
 	v.Found = true
 	v.Framework, v.Node = o.Spec.Framework, o.Spec.NodeName
 	v.Resources, _ = resources.FromAPI(o.Spec.Resources)
-	v.Phase, v.Reason = o.Status.Phase, o.Status.Reason
+	v.Phase, v.Reason, v.Message = o.Status.Phase, o.Status.Reason, o.Status.Message
 	if v.Phase == "" {
 		v.Phase = v1alpha1.OfferOutstanding
 	}

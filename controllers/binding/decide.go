@@ -25,9 +25,10 @@ type OfferView struct {
 	Framework, Node string
 	// Resources are the offered resources.
 	Resources resources.Vector
-	// Phase and Reason are the offer's status.
-	Phase  v1alpha1.OfferPhase
-	Reason v1alpha1.OfferReason
+	// Phase, Reason and Message are the offer's status.
+	Phase   v1alpha1.OfferPhase
+	Reason  v1alpha1.OfferReason
+	Message string
 	// Declined is true when spec.decline is set.
 	Declined bool
 	// Tasks are the tasks the offer was accepted for (status.tasks).
@@ -190,7 +191,10 @@ func offerProblem(t *TaskView, name string, o OfferView, ok bool) string {
 		}
 		return fmt.Sprintf("offer %s was already accepted by %s", name, describeTasks(o.Tasks))
 	case o.Phase.IsFinal():
-		if o.Reason != "" {
+		switch {
+		case o.Reason != "" && o.Message != "":
+			return fmt.Sprintf("offer %s is %s (%s: %s)", name, o.Phase, o.Reason, o.Message)
+		case o.Reason != "":
 			return fmt.Sprintf("offer %s is %s (%s)", name, o.Phase, o.Reason)
 		}
 		return fmt.Sprintf("offer %s is %s", name, o.Phase)

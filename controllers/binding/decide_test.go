@@ -128,6 +128,13 @@ func TestDecide(t *testing.T) {
 		offers: offersOf(ov("o1", "n1", big, func(o *OfferView) { o.Phase, o.Reason = v1alpha1.OfferRescinded, v1alpha1.OfferReasonNodeUnschedulable })),
 		drops:  []Drop{dropped("t1", "offer o1 is Rescinded (NodeUnschedulable)")},
 	}, {
+		name:  "rescinded, with the offer's message",
+		tasks: []TaskView{tv("t1", 0, "cpus:1", "o1")},
+		offers: offersOf(ov("o1", "n1", big, func(o *OfferView) {
+			o.Phase, o.Reason, o.Message = v1alpha1.OfferRescinded, v1alpha1.OfferReasonFrameworkInactive, "framework is suppressed"
+		})),
+		drops: []Drop{dropped("t1", "offer o1 is Rescinded (FrameworkInactive: framework is suppressed)")},
+	}, {
 		name:   "declined but not closed yet",
 		tasks:  []TaskView{tv("t1", 0, "cpus:1", "o1")},
 		offers: offersOf(ov("o1", "n1", big, func(o *OfferView) { o.Declined = true })),

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"meseta.dev/meseta/apis/v1alpha1"
+	"meseta.dev/meseta/controllers/binding"
 	"meseta.dev/meseta/pkg/ledger"
 )
 
@@ -29,12 +30,25 @@ type offerFacts struct {
 	node      *nodeInfo
 	nodeOver  bool // the node's allocatable shrank below what is committed on it
 	framework *frameworkInfo
+	// awaitsBinding says a task of the offer's framework that waits to be
+	// bound names the offer.
+	awaitsBinding bool
+	// suppressGrace is how long the offers of a framework that suppressed
+	// them stay outstanding.
+	suppressGrace time.Duration
 }
 
 // closeReason decides whether an outstanding offer must close at now: the
 // framework declined it, it expired, its node is gone, not ready, cordoned,
 // draining, in maintenance or over-committed, or its framework is gone,
 // inactive, suppressed or torn down. ok is false when the offer stays.
+//
+// A suppression rescinds only after a grace period: a framework may launch on
+// the offers it holds as it suppresses, or take its suppression back at once
+// (an SDK framework suppresses while its queue is empty and revives when it
+// is handed tasks). And an offer that a task waiting to be bound names is not
+// rescinded because its framework went inactive or suppressed offers: the
+// framework accepted it before that, and the binder decides it.
 func closeReason(o *ledger.Offer, f offerFacts, now time.Time) (c closing, ok bool) {
 	c = closing{offer: *o, phase: v1alpha1.OfferRescinded}
 	switch {
@@ -60,6 +74,12 @@ func closeReason(o *ledger.Offer, f offerFacts, now time.Time) (c closing, ok bo
 			return c, true
 		}
 		if active, why := f.framework.active(); !active {
+			if f.framework.suppressed() && now.Sub(f.framework.SuppressedSince) < f.suppressGrace {
+				return closing{}, false
+			}
+			if f.awaitsBinding && f.framework.mayStillLaunch() {
+				return closing{}, false
+			}
 			c.reason, c.message = v1alpha1.OfferReasonFrameworkInactive, why
 			return c, true
 		}
@@ -82,12 +102,19 @@ func (c *Controller) closeOffers(ctx context.Context, now time.Time) {
 		if st.Claimed {
 			continue
 		}
-		facts := offerFacts{declined: c.declines.has(st.Key), nodeOver: over[st.Node]}
+		facts := offerFacts{declined: c.declines.has(st.Key), nodeOver: over[st.Node], suppressGrace: c.opts.SuppressGrace}
 		if n, ok := c.world.node(st.Node); ok {
 			facts.node = &n
 		}
 		if f, ok := c.world.framework(st.Framework); ok {
 			facts.framework = &f
+			if active, _ := f.active(); !active && f.mayStillLaunch() {
+				awaits, err := binding.AwaitsBinding(ctx, c.cache, st.Key, st.Framework)
+				if err != nil {
+					log.FromContext(ctx).Error(err, "Cannot tell whether a task waits on an offer; rescinding it", "offer", st.Key)
+				}
+				facts.awaitsBinding = awaits
+			}
 		}
 		cl, ok := closeReason(&st.Offer, facts, now)
 		if !ok {

@@ -51,6 +51,9 @@ type Options struct {
 	// GCInterval is how often closed offers are collected and the ledger is
 	// audited against the API (default 10s).
 	GCInterval time.Duration
+	// SuppressGrace is how long the outstanding offers of a framework that
+	// suppressed offers stay before they are rescinded (default 5s).
+	SuppressGrace time.Duration
 	// Binding configures the task binding controllers.
 	Binding binding.Options
 	// Clock is the time source (default the real clock).
@@ -82,6 +85,9 @@ func (o Options) complete() Options {
 	}
 	if o.GCInterval <= 0 {
 		o.GCInterval = 10 * time.Second
+	}
+	if o.SuppressGrace <= 0 {
+		o.SuppressGrace = 5 * time.Second
 	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}

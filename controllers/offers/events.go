@@ -94,7 +94,7 @@ func (c *Controller) onFramework(obj any, deleted bool) {
 		c.Trigger()
 		return
 	}
-	if c.world.setFramework(key, frameworkInfoOf(f)) {
+	if c.world.setFramework(key, frameworkInfoOf(f), c.clock.Now()) {
 		c.Trigger()
 	}
 }

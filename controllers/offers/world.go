@@ -84,6 +84,9 @@ type frameworkInfo struct {
 	GPU            bool
 	MinAllocatable *resources.Vector
 	Deleting       bool
+	// SuppressedSince is when the controller first saw the framework
+	// suppressed, zero when it is not.
+	SuppressedSince time.Time
 }
 
 // active says whether the framework may hold offers, and if not why.
@@ -99,6 +102,19 @@ func (f *frameworkInfo) active() (bool, string) {
 		return false, "framework is suppressed"
 	}
 	return true, ""
+}
+
+// suppressed says whether suppression is the only reason the framework gets
+// no offers.
+func (f *frameworkInfo) suppressed() bool {
+	return !f.Deleting && (f.Suppressed || f.Phase == v1alpha1.FrameworkSuppressed) &&
+		(f.Phase == v1alpha1.FrameworkActive || f.Phase == v1alpha1.FrameworkSuppressed)
+}
+
+// mayStillLaunch says whether the tasks the framework created on its offers
+// may still be bound: it is inactive or suppressed, not deleted or torn down.
+func (f *frameworkInfo) mayStillLaunch() bool {
+	return !f.Deleting && f.Phase != v1alpha1.FrameworkTornDown
 }
 
 func frameworkInfoOf(f *v1alpha1.Framework) frameworkInfo {
@@ -190,10 +206,18 @@ func (w *world) node(name string) (nodeInfo, bool) {
 	return *n, true
 }
 
-func (w *world) setFramework(key types.NamespacedName, info frameworkInfo) bool {
+// setFramework records a framework seen at now and reports whether that
+// changes what is offered.
+func (w *world) setFramework(key types.NamespacedName, info frameworkInfo, now time.Time) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	old, ok := w.frameworks[key]
+	if info.suppressed() {
+		info.SuppressedSince = now
+		if ok && !old.SuppressedSince.IsZero() && old.UID == info.UID {
+			info.SuppressedSince = old.SuppressedSince
+		}
+	}
 	w.frameworks[key] = &info
 	return !ok || !old.sameForScheduling(&info)
 }

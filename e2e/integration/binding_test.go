@@ -14,6 +14,7 @@ import (
 
 	"meseta.dev/meseta/apis/v1alpha1"
 	"meseta.dev/meseta/controllers/binding"
+	"meseta.dev/meseta/controllers/offers"
 	"meseta.dev/meseta/pkg/ledger"
 	"meseta.dev/meseta/pkg/master"
 	"meseta.dev/meseta/pkg/master/mastertest"
@@ -113,6 +114,45 @@ func TestBindingManyTasksOneOffer(t *testing.T) {
 	g.Expect(got.Status.Message).To(Equal("offer no-such-offer does not exist"))
 	// Outstanding offers a dropped task named stay outstanding.
 	g.Expect(env.offersOf(fw, v1alpha1.OfferOutstanding)).To(HaveLen(2))
+	g.Expect(env.ctl.Ledger().Check()).To(Succeed())
+}
+
+// TestBindingOutlivesSuppress: a framework that launches tasks and then
+// suppresses its offers (as one does once it has launched what it had to)
+// gets its tasks bound: an offer that a task waiting to be bound names is not
+// rescinded for the suppression, while its other offers are.
+func TestBindingOutlivesSuppress(t *testing.T) {
+	g := NewWithT(t)
+	env := startOffers(t, master.SchedulingOptions{}, nil, func(o *offers.Options) {
+		o.Binding.MaxBatchWait = 5 * time.Second
+	})
+	env.node("node-a", "cpus:4;mem:4Gi")
+	env.node("node-b", "cpus:4;mem:4Gi")
+	fw := env.framework("team-a", "analytics")
+	os := env.outstanding(fw, 2)
+	used, unused := os[0], os[1]
+	// The launch says it has two tasks and the binder waits for the second,
+	// as it would for a launch whose creates a loaded master is slow to serve.
+	launch := func(name string) {
+		task := newTask(fw, name, "cpus:1;mem:1Gi", used.Name)
+		task.Annotations = map[string]string{v1alpha1.LaunchTasksAnnotation: "2"}
+		g.Expect(env.c.Create(env.ctx(), task)).To(Succeed())
+	}
+	launch("first")
+	env.patchFramework(fw, `{"spec":{"suppressed":true}}`)
+
+	g.Eventually(func() v1alpha1.OfferPhase { return env.getOffer(client.ObjectKeyFromObject(&unused)).Status.Phase },
+		5*time.Second, 20*time.Millisecond).Should(Equal(v1alpha1.OfferRescinded))
+	g.Consistently(func() v1alpha1.OfferPhase { return env.getOffer(client.ObjectKeyFromObject(&used)).Status.Phase },
+		time.Second, 50*time.Millisecond).Should(Equal(v1alpha1.OfferOutstanding))
+	launch("second")
+	for _, name := range []string{"first", "second"} {
+		got := env.waitTask(types.NamespacedName{Namespace: fw.Namespace, Name: name})
+		g.Expect(got.Spec.NodeName).To(Equal(used.Spec.NodeName), "task %s: %s", name, got.Status.Message)
+	}
+	g.Expect(env.getOffer(client.ObjectKeyFromObject(&used)).Status.Phase).To(Equal(v1alpha1.OfferAccepted))
+	g.Consistently(func() []v1alpha1.Offer { return env.offersOf(fw, v1alpha1.OfferOutstanding) },
+		time.Second, 50*time.Millisecond).Should(BeEmpty())
 	g.Expect(env.ctl.Ledger().Check()).To(Succeed())
 }
 

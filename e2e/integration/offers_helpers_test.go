@@ -43,6 +43,7 @@ func startOffers(t testing.TB, sched master.SchedulingOptions, prev *mastertest.
 			return err
 		}
 		o.StatusInterval = 300 * time.Millisecond
+		o.SuppressGrace = 500 * time.Millisecond
 		if tune != nil {
 			tune(&o)
 		}

@@ -226,7 +226,31 @@ func TestOffersExpire(t *testing.T) {
 	got := env.waitTask(client.ObjectKeyFromObject(task))
 	g.Expect(got.Status.State).To(Equal(v1alpha1.TaskDropped))
 	g.Expect(got.Status.Reason).To(Equal(v1alpha1.ReasonInvalidOffers))
-	g.Expect(got.Status.Message).To(Equal("offer " + o.Name + " is Expired (Timeout)"))
+	g.Expect(got.Status.Message).To(Equal("offer " + o.Name + " is Expired (Timeout: not used before it expired)"))
+}
+
+// TestOffersSurviveBriefSuppress: a framework that suppresses offers and
+// takes it back within the grace period keeps the offers it holds; one that
+// stays suppressed loses them once the grace period is over.
+func TestOffersSurviveBriefSuppress(t *testing.T) {
+	g := NewWithT(t)
+	const grace = 3 * time.Second
+	env := startOffers(t, master.SchedulingOptions{}, nil, func(o *offers.Options) { o.SuppressGrace = grace })
+	env.node("node-a", "cpus:2;mem:2Gi")
+	fw := env.framework("team-a", "analytics")
+	o := env.outstanding(fw, 1)[0]
+
+	env.patchFramework(fw, `{"spec":{"suppressed":true}}`)
+	env.patchFramework(fw, `{"spec":{"suppressed":false}}`)
+	g.Consistently(func() v1alpha1.OfferPhase { return env.getOffer(client.ObjectKeyFromObject(&o)).Status.Phase },
+		grace+time.Second, 100*time.Millisecond).Should(Equal(v1alpha1.OfferOutstanding))
+
+	suppressed := time.Now()
+	env.patchFramework(fw, `{"spec":{"suppressed":true}}`)
+	g.Eventually(func() v1alpha1.OfferPhase { return env.getOffer(client.ObjectKeyFromObject(&o)).Status.Phase },
+		grace+5*time.Second, 50*time.Millisecond).Should(Equal(v1alpha1.OfferRescinded))
+	g.Expect(time.Since(suppressed)).To(BeNumerically(">=", grace))
+	g.Expect(env.ctl.Ledger().Check()).To(Succeed())
 }
 
 // TestOffersCollectClosed: closed offers are deleted after a while.

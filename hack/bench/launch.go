@@ -84,6 +84,9 @@ func runLaunch(ctx context.Context, env *env, size launchSize, params string,
 	}
 	if env.timeline {
 		fmt.Fprintf(os.Stderr, "bench: %s: per second since the launch:\n%s", params, tr.timeline(start))
+		if d := tr.drops(); d != "" {
+			fmt.Fprintf(os.Stderr, "bench: %s: tasks dropped (launched again by their framework):\n%s", params, d)
+		}
 	}
 	placed := float64(bound) / lastBound.Sub(start).Seconds()
 	run := float64(running) / lastRunning.Sub(start).Seconds()

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,7 +27,15 @@ type tracker struct {
 	// lastBound and lastRunning are when the last task was first seen so.
 	lastBound, lastRunning time.Time
 	changed                chan struct{}
+	// dropped counts the tasks that ended Dropped or Error, by reason, and
+	// keeps a few of their messages: why a framework had to launch again.
+	dropped      map[string]int
+	droppedSeen  map[string]bool
+	dropMessages []string
 }
+
+// maxDropMessages is how many messages of dropped tasks a tracker keeps.
+const maxDropMessages = 5
 
 // trackTasks starts a tracker of the tasks of namespace ("" for all) until ctx
 // ends.
@@ -44,7 +54,7 @@ func trackTasks(ctx context.Context, m *master, namespace string) (*tracker, err
 	}
 	t := &tracker{
 		created: map[string]time.Time{}, bound: map[string]time.Time{}, running: map[string]time.Time{},
-		changed: make(chan struct{}, 1),
+		changed: make(chan struct{}, 1), dropped: map[string]int{}, droppedSeen: map[string]bool{},
 	}
 	see := func(obj any) {
 		if task, ok := obj.(*v1alpha1.Task); ok {
@@ -74,6 +84,15 @@ func (t *tracker) see(task *v1alpha1.Task) {
 	}
 	if _, ok := t.running[key]; !ok && task.Status.State == v1alpha1.TaskRunning {
 		t.running[key], t.lastRunning = now, now
+	}
+	if s := task.Status.State; s == v1alpha1.TaskDropped || s == v1alpha1.TaskError {
+		if _, seen := t.droppedSeen[key]; !seen {
+			t.droppedSeen[key] = true
+			t.dropped[string(s)+"/"+string(task.Status.Reason)]++
+			if len(t.dropMessages) < maxDropMessages {
+				t.dropMessages = append(t.dropMessages, task.Name+": "+task.Status.Message)
+			}
+		}
 	}
 	select {
 	case t.changed <- struct{}{}:
@@ -162,4 +181,22 @@ func (t *tracker) milestones(start time.Time) string {
 		return fmt.Sprintf("%d-%d ms", ms(first), ms(last))
 	}
 	return fmt.Sprintf("created %s, bound %s, Running %s", span(t.created), span(t.bound), span(t.running))
+}
+
+// drops returns how many tasks ended Dropped or Error, by state and reason,
+// with a few of their messages, or "" when none did.
+func (t *tracker) drops() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.dropped) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(t.dropped)) {
+		fmt.Fprintf(&b, "  %-40s %6d\n", k, t.dropped[k])
+	}
+	for _, m := range t.dropMessages {
+		fmt.Fprintf(&b, "  e.g. %s\n", m)
+	}
+	return b.String()
 }
