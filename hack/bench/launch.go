@@ -82,12 +82,7 @@ func runLaunch(ctx context.Context, env *env, size launchSize, params string,
 		note = fmt.Sprintf("only %d bound and %d Running after 15 minutes", bound, running)
 		lastRunning = time.Now()
 	}
-	if env.timeline {
-		fmt.Fprintf(os.Stderr, "bench: %s: per second since the launch:\n%s", params, tr.timeline(start))
-		if d := tr.drops(); d != "" {
-			fmt.Fprintf(os.Stderr, "bench: %s: tasks dropped (launched again by their framework):\n%s", params, d)
-		}
-	}
+	printTimeline(env, tr, params, start)
 	placed := float64(bound) / lastBound.Sub(start).Seconds()
 	run := float64(running) / lastRunning.Sub(start).Seconds()
 	env.report.add(Row{Scenario: "launch-throughput", Params: params, Measure: "placed", Value: placed, Unit: "tasks/s", Note: note})
@@ -176,5 +171,17 @@ func reportCPU(env *env, m *master, scenario, params string, n int, elapsed time
 		used := cpu - selfBefore
 		env.report.add(Row{Scenario: scenario, Params: params, Measure: "nodes+frameworks CPU per task", Value: 1000 * used / float64(n), Unit: "ms",
 			Note: fmt.Sprintf("%.1f CPU-s in %.1fs (%.2f cores; simulated nodes, frameworks, watchers)", used, elapsed.Seconds(), used/elapsed.Seconds())})
+	}
+}
+
+// printTimeline prints, with -timeline, the tracker's per-second counts since
+// start and the tasks it saw dropped.
+func printTimeline(env *env, tr *tracker, params string, start time.Time) {
+	if !env.timeline {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "bench: %s: per second since the launch:\n%s", params, tr.timeline(start))
+	if d := tr.drops(); d != "" {
+		fmt.Fprintf(os.Stderr, "bench: %s: tasks dropped (launched again by their framework):\n%s", params, d)
 	}
 }
