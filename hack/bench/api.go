@@ -124,6 +124,9 @@ func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duratio
 	rec.start()
 	time.Sleep(steady)
 	reportLatencies(env, rec, params, fmt.Sprintf("steady, %d Running, %s after %.0fs settling", running, steady, settled.Seconds()), ok)
+	if env.profiles != "" {
+		m.profileHeap(ctx, env.profilePath("api-heap", params))
+	}
 	if rss, err := m.rssBytes(); err == nil {
 		row := Row{Scenario: "api", Params: params, Measure: "master RSS", Value: float64(rss) / (1 << 20), Unit: "MiB"}
 		row.Target, row.Met = target("< 4096", row.Value, 4096, true)

@@ -39,9 +39,11 @@
 // Each launch also reports what it cost the master: its mutating API calls
 // per task, the embedded etcd's WAL fsyncs and the CPU the master and this
 // process spent per task. -timeline adds, per launch, the calls by resource
-// and verb and a per-second count of tasks created, bound and Running;
-// -profiles DIR writes the master's CPU profile of the first 30s of each
-// launch there (go tool pprof -top FILE).
+// and verb, a per-second count of tasks created, bound and Running, and the
+// tasks dropped (their framework launched them again) by reason; -profiles
+// DIR writes the master's CPU profile of the first 30s of each launch there
+// (go tool pprof -top FILE), and its heap profile at the end of the api
+// scenario.
 //
 // The simulated nodes and frameworks run in this process; the master runs in
 // its own, so its RSS is its own. Latencies are measured by the clients, per

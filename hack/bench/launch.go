@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -69,8 +68,7 @@ func runLaunch(ctx context.Context, env *env, size launchSize, params string,
 		return err
 	}
 	if env.profiles != "" {
-		name := "launch-" + strings.ReplaceAll(strings.ReplaceAll(params, " ", "-"), "=", "") + ".pprof"
-		profiled := m.profileCPU(ctx, 30*time.Second, filepath.Join(env.profiles, name))
+		profiled := m.profileCPU(ctx, 30*time.Second, env.profilePath("launch", params))
 		defer func() { <-profiled }()
 	}
 	ok := tr.waitRunning(ctx, size.tasks, 15*time.Minute)

@@ -237,3 +237,27 @@ func (m *master) profileCPU(ctx context.Context, d time.Duration, path string) <
 	}()
 	return done
 }
+
+// profileHeap writes the master's heap profile (after a garbage collection)
+// to path: what holds its memory (go tool pprof -sample_index=inuse_space
+// -top FILE).
+func (m *master) profileHeap(ctx context.Context, path string) {
+	cs, err := kubernetes.NewForConfig(m.config())
+	if err != nil {
+		return
+	}
+	data, err := cs.RESTClient().Get().AbsPath("/debug/pprof/heap").Param("gc", "1").Timeout(time.Minute).DoRaw(ctx)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: no heap profile: %v\n", err)
+		return
+	}
+	if err := os.WriteFile(path, data, 0o644); err == nil {
+		fmt.Fprintf(os.Stderr, "bench: the master's heap profile: %s (go tool pprof -sample_index=inuse_space -top %s)\n", path, path)
+	}
+}
+
+// profilePath is where, under -profiles, the profile of a kind ("launch",
+// "api-heap") of the scenario run with params goes.
+func (e *env) profilePath(kind, params string) string {
+	return filepath.Join(e.profiles, kind+"-"+strings.ReplaceAll(strings.ReplaceAll(params, " ", "-"), "=", "")+".pprof")
+}
