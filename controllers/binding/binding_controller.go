@@ -381,10 +381,14 @@ func (b *Binder) offerView(ctx context.Context, key types.NamespacedName) (Offer
 	if !o.Status.Phase.IsFinal() && o.Spec.Decline == nil {
 		// Outstanding in the API but not in the ledger: made by an earlier leader
 		// after this one rebuilt its ledger, or by a create that seemed to fail.
-		if lo, err := ledgerOfferOf(&o); err == nil && b.ledger.AddOffer(lo) == nil {
-			return v, false, nil
+		lo, err := ledgerOfferOf(&o)
+		if err == nil {
+			if err = b.ledger.AddOffer(lo); err == nil {
+				return v, false, nil
+			}
 		}
 		v.Phase, v.Reason = v1alpha1.OfferRescinded, v1alpha1.OfferReasonReallocated
+		v.Message = "the node cannot hold this offer: " + err.Error()
 	}
 	return v, false, nil
 }
