@@ -30,9 +30,10 @@ type offerFacts struct {
 	node      *nodeInfo
 	nodeOver  bool // the node's allocatable shrank below what is committed on it
 	framework *frameworkInfo
-	// awaitsBinding says a task of the offer's framework that waits to be
-	// bound names the offer.
-	awaitsBinding bool
+	// awaitsBinding says whether a task of framework that waits to be bound
+	// names offer; asked only when the framework's state would otherwise
+	// rescind it. Nil is false.
+	awaitsBinding func(offer, framework ledger.Key) bool
 	// suppressGrace is how long the offers of a framework that suppressed
 	// them stay outstanding.
 	suppressGrace time.Duration
@@ -77,7 +78,7 @@ func closeReason(o *ledger.Offer, f offerFacts, now time.Time) (c closing, ok bo
 			if f.framework.suppressed() && now.Sub(f.framework.SuppressedSince) < f.suppressGrace {
 				return closing{}, false
 			}
-			if f.awaitsBinding && f.framework.mayStillLaunch() {
+			if f.framework.mayStillLaunch() && f.awaitsBinding != nil && f.awaitsBinding(o.Key, o.Framework) {
 				return closing{}, false
 			}
 			c.reason, c.message = v1alpha1.OfferReasonFrameworkInactive, why
@@ -97,24 +98,25 @@ func (c *Controller) closeOffers(ctx context.Context, now time.Time) {
 			over[u.Name] = true
 		}
 	}
+	awaitsBinding := func(offer, framework ledger.Key) bool {
+		awaits, err := binding.AwaitsBinding(ctx, c.cache, offer, framework)
+		if err != nil {
+			log.FromContext(ctx).Error(err, "Cannot tell whether a task waits on an offer; rescinding it", "offer", offer)
+		}
+		return awaits
+	}
 	var todo []closing
 	for _, st := range c.ledger.Offers() {
 		if st.Claimed {
 			continue
 		}
-		facts := offerFacts{declined: c.declines.has(st.Key), nodeOver: over[st.Node], suppressGrace: c.opts.SuppressGrace}
+		facts := offerFacts{declined: c.declines.has(st.Key), nodeOver: over[st.Node],
+			suppressGrace: c.opts.SuppressGrace, awaitsBinding: awaitsBinding}
 		if n, ok := c.world.node(st.Node); ok {
 			facts.node = &n
 		}
 		if f, ok := c.world.framework(st.Framework); ok {
 			facts.framework = &f
-			if active, _ := f.active(); !active && f.mayStillLaunch() {
-				awaits, err := binding.AwaitsBinding(ctx, c.cache, st.Key, st.Framework)
-				if err != nil {
-					log.FromContext(ctx).Error(err, "Cannot tell whether a task waits on an offer; rescinding it", "offer", st.Key)
-				}
-				facts.awaitsBinding = awaits
-			}
 		}
 		cl, ok := closeReason(&st.Offer, facts, now)
 		if !ok {
