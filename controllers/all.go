@@ -44,10 +44,11 @@ func Jobs(mgr ctrl.Manager, o master.SchedulingOptions) error {
 }
 
 // NodeLifecycle sets up the node lifecycle controller with the master's
-// --node-timeout and --node-gone-timeout.
+// --node-timeout, --node-gone-timeout and --max-node-heartbeats-per-second.
 func NodeLifecycle(mgr ctrl.Manager, o master.SchedulingOptions) error {
 	return nodelifecycle.Setup(mgr, nodelifecycle.Options{
 		NodeTimeout: o.NodeTimeout, GoneTimeout: o.NodeGoneTimeout, LeaseNamespace: master.SystemNamespace,
+		MaxHeartbeatsPerSecond: o.MaxNodeHeartbeatsPerSecond,
 	})
 }
 

@@ -121,3 +121,31 @@ func jsonInt(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+// TestMasterRejectsBadFlags checks that the master refuses flags out of range
+// before it starts anything, naming the flag and what it accepts.
+func TestMasterRejectsBadFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--max-node-heartbeats-per-second=-1"}, "--max-node-heartbeats-per-second: Invalid value: -1: must be zero (no bound) or positive"},
+		{[]string{"--node-timeout=0s"}, `--node-timeout: Invalid value: "0s": must be positive`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args[0], func(t *testing.T) {
+			dataDir := t.TempDir()
+			args := append([]string{"master", "--data-dir", dataDir}, tt.args...)
+			out, err := exec.Command(filepath.Join(binDir(t), "meseta"), args...).CombinedOutput()
+			if err == nil {
+				t.Fatalf("meseta %v succeeded, want an error:\n%s", args, out)
+			}
+			if !strings.Contains(string(out), tt.want) {
+				t.Fatalf("meseta %v said:\n%s\nwant it to say %q", args, out, tt.want)
+			}
+			if entries, _ := os.ReadDir(dataDir); len(entries) > 0 {
+				t.Fatalf("meseta %v wrote %d entries to its data dir before it refused its flags", args, len(entries))
+			}
+		})
+	}
+}

@@ -58,7 +58,11 @@ func Setup(mgr ctrl.Manager, o Options) error {
 		Recorder:  mgr.GetEventRecorder(Name),
 		Options:   o.complete(),
 	}
-	return r.SetupWithManager(mgr)
+	if err := r.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	pace := &PaceReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Options: r.Options}
+	return pace.SetupWithManager(mgr)
 }
 
 // SetupWithManager indexes tasks by node and starts watching Nodes, the

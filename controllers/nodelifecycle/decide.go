@@ -47,8 +47,12 @@ type Decision struct {
 
 // Decide returns what becomes of a node and its tasks at in.Now. A removed
 // node is gone at once.
+//
+// The node timeout is the node's own (NodeTimeoutOf its Lease): an agent that
+// renews at a stretched pace is waited for as much longer.
 func Decide(in Input, o Options) Decision {
 	o = o.complete()
+	o.NodeTimeout = NodeTimeoutOf(in.Lease, o.NodeTimeout)
 	d := Decision{LastSeen: LastSeen(in.Node, in.Lease, in.Since)}
 	var next time.Time
 	if in.Node == nil {

@@ -58,6 +58,18 @@ func TestDecide(t *testing.T) {
 			wantRemaining: 1, wantRequeue: 9 * time.Second,
 		},
 		{
+			name: "an agent at a stretched pace is waited for its own node timeout", node: node(false),
+			lease: annotated(renewed(5*time.Second), "40s"), now: at(30 * time.Second),
+			wantLiveness: Alive, wantPhase: v1alpha1.NodeReady, wantReady: metav1.ConditionTrue, wantReason: v1alpha1.NodeAgentReadyReason,
+			wantRequeue: 15 * time.Second,
+		},
+		{
+			name: "an agent at a stretched pace is unreachable past its own node timeout", node: node(false),
+			lease: annotated(renewed(5*time.Second), "40s"), now: at(46 * time.Second),
+			wantLiveness: Unreachable, wantPhase: v1alpha1.NodeUnreachable,
+			wantReady: metav1.ConditionUnknown, wantReason: v1alpha1.NodeAgentUnreachableReason, wantRequeue: 59 * time.Second,
+		},
+		{
 			name: "a node without a lease counts from its creation", node: node(false), now: at(3 * time.Second),
 			wantLiveness: Alive, wantPhase: v1alpha1.NodeReady, wantReady: metav1.ConditionTrue, wantReason: v1alpha1.NodeAgentReadyReason,
 			wantRequeue: 7 * time.Second,
@@ -171,4 +183,10 @@ func TestDecideKeepsOtherConditions(t *testing.T) {
 	d := Decide(Input{Name: "node-a", Node: n, Now: at(time.Hour), Since: t0}, Options{NodeTimeout: time.Second, GoneTimeout: time.Hour})
 	g.Expect(meta.FindStatusCondition(d.Conditions, "Other")).NotTo(BeNil())
 	g.Expect(n.Status.Conditions[0].Status).To(Equal(metav1.ConditionTrue), "the input is not modified")
+}
+
+// annotated returns l with the node timeout its agent adopted.
+func annotated(l *coordinationv1.Lease, timeout string) *coordinationv1.Lease {
+	l.Annotations = map[string]string{v1alpha1.NodeTimeoutAnnotation: timeout}
+	return l
 }

@@ -21,6 +21,13 @@
 //  4. writes the tasks, then the node's status once, and requeues itself for
 //     the next deadline.
 //
+// A node's timeout is the master's NodeTimeout, or the longer one its agent
+// adopted with a slower pace (NodeTimeoutOf). The PaceReconciler sets that
+// pace: it keeps the ConfigMap meseta-system/meseta-node-heartbeat at the
+// interval that holds all agents' renewals within MaxHeartbeatsPerSecond
+// (PaceFor; 5,000 nodes at 100 a second renew every 50s and are waited for
+// 250s), as Nomad stretches its heartbeat TTL with the number of clients.
+//
 // Steps 1 to 3 are pure (Decide) and table-tested; the Reconciler only reads
 // the world and applies the decision. A returning node's tasks are left to its
 // agent, which reports what still runs.

@@ -28,8 +28,12 @@ type Options struct {
 	NodeTimeout time.Duration
 	// GoneTimeout is how long after it became unreachable a node is gone.
 	GoneTimeout time.Duration
-	// LeaseNamespace is the namespace of the agents' Leases.
+	// LeaseNamespace is the namespace of the agents' Leases, and of
+	// NodeHeartbeatConfigMap.
 	LeaseNamespace string
+	// MaxHeartbeatsPerSecond is the budget of all agents' renewals together
+	// (see PaceFor); zero leaves every agent at its own pace.
+	MaxHeartbeatsPerSecond float64
 	// Workers is how many nodes are reconciled at once.
 	Workers int
 	// Clock is the time source.

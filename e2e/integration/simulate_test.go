@@ -21,6 +21,7 @@ import (
 	"meseta.dev/meseta/apis/v1alpha1"
 	"meseta.dev/meseta/controllers"
 	"meseta.dev/meseta/pkg/agent/simulate"
+	"meseta.dev/meseta/pkg/master"
 	"meseta.dev/meseta/pkg/master/mastertest"
 	"meseta.dev/meseta/pkg/resources"
 )
@@ -113,4 +114,54 @@ func dispatchedAsNodes(ctx context.Context, g Gomega, rc *rest.Config) float64 {
 		total += v
 	}
 	return total
+}
+
+// TestHeartbeatPace runs four simulated nodes that renew every second against
+// a master whose node timeout is 3s and whose budget is 0.2 renewals a
+// second: the master publishes a pace of one renewal every 20s with a node
+// timeout of a minute (v1alpha1.NodeHeartbeatConfigMap), the agents, who may
+// read it, adopt it and say so on their Leases, and the master waits for them
+// past its own node timeout: they stay Ready though silent for longer.
+func TestHeartbeatPace(t *testing.T) {
+	g := NewWithT(t)
+	sched := master.NewOptions().Scheduling
+	sched.NodeTimeout, sched.MaxNodeHeartbeatsPerSecond = 3*time.Second, 0.2
+	m := mastertest.Start(t, mastertest.Options{Controllers: []master.ControllerSetup{controllers.NodeLifecycle}, Scheduling: &sched})
+	c := m.Client(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	nodes := simulate.NodeNames("paced", 4)
+	f, err := simulate.NewFleet(simulate.Config{REST: m.RESTConfig(), Nodes: nodes, NodeIdentities: true,
+		Allocatable:       resources.MustParse("cpus:2;mem:4Gi").ToAPI(),
+		HeartbeatInterval: time.Second, LeaseDuration: 3 * time.Second, StatusInterval: time.Second})
+	g.Expect(err).NotTo(HaveOccurred())
+	go func() { _ = f.Run(ctx) }()
+	g.Eventually(f.Ready(), time.Minute).Should(BeClosed())
+
+	g.Eventually(func(g Gomega) {
+		cm := &corev1.ConfigMap{}
+		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: simulate.LeaseNamespace, Name: v1alpha1.NodeHeartbeatConfigMap}, cm)).To(Succeed())
+		g.Expect(cm.Data).To(Equal(map[string]string{"nodes": "4", "maxHeartbeatsPerSecond": "0.2", "interval": "20s", "nodeTimeout": "1m0s"}))
+	}, 30*time.Second, 200*time.Millisecond).Should(Succeed())
+	g.Eventually(func(g Gomega) {
+		for _, n := range nodes {
+			lease := &coordinationv1.Lease{}
+			g.Expect(c.Get(ctx, client.ObjectKey{Namespace: simulate.LeaseNamespace, Name: n}, lease)).To(Succeed())
+			g.Expect(lease.Annotations).To(HaveKeyWithValue(v1alpha1.NodeTimeoutAnnotation, "1m0s"), n)
+			g.Expect(*lease.Spec.LeaseDurationSeconds).To(Equal(int32(60)), "3s stretched as 1s to 20s")
+		}
+	}, 30*time.Second, 200*time.Millisecond).Should(Succeed())
+
+	// Silent for more than twice the master's own node timeout, the nodes
+	// are still Ready: the master waits for them the minute they said.
+	time.Sleep(7 * time.Second)
+	for _, name := range nodes {
+		n := &v1alpha1.Node{}
+		g.Expect(c.Get(ctx, client.ObjectKey{Name: name}, n)).To(Succeed())
+		g.Expect(n.Status.Phase).To(Equal(v1alpha1.NodeReady), name)
+		lease := &coordinationv1.Lease{}
+		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: simulate.LeaseNamespace, Name: name}, lease)).To(Succeed())
+		g.Expect(time.Since(lease.Spec.RenewTime.Time)).To(BeNumerically(">", 3*time.Second),
+			"%s renews at the master's pace, not every second", name)
+	}
 }

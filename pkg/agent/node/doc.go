@@ -17,6 +17,15 @@
 // leaseDurationSeconds 40). A beat reads the Node only every StatusInterval
 // and after a gap in renewals, so in the steady state it costs one write.
 //
+// A large cluster renews more slowly: past the master's
+// --max-node-heartbeats-per-second, the master publishes a longer interval in
+// the ConfigMap meseta-system/meseta-node-heartbeat (v1alpha1
+// NodeHeartbeatConfigMap), which a beat reads every StatusInterval (from the
+// API server's watch cache) before it renews. An agent whose own Interval is
+// shorter adopts it (Pace): the renewal that does carries the stretched node
+// timeout (annotation meseta.dev/node-timeout) and a leaseDurationSeconds
+// stretched as much, so the master never waits less than the agent renews.
+//
 //	hb := &node.Heartbeat{Client: c, Leases: clientset, Node: "node-a", LeaseNamespace: "meseta-system",
 //		Facts: func() node.Facts { return facts }}
 //	if err := hb.Register(ctx); err != nil {

@@ -34,7 +34,8 @@ const (
 )
 
 // Heartbeat registers the agent's Node and keeps it alive: it renews the Lease
-// <LeaseNamespace>/<node> every Interval, and applies the node's status (see
+// <LeaseNamespace>/<node> every Interval (or at the slower pace the master
+// asks of a large cluster, see Pace), and applies the node's status (see
 // DesiredStatus) when it changed, when the Ready condition is not what the
 // agent says (the master may have set it Unknown), and at least every
 // StatusInterval.
@@ -62,6 +63,9 @@ type Heartbeat struct {
 
 	// lease is the Lease as last written, renewed without reading it again.
 	lease *coordinationv1.Lease
+	// pace is the master's pace as last read, and paceRead when it was read.
+	pace     Pace
+	paceRead time.Time
 	// known is the node's status as last read or written, and read when it was
 	// last read from the API server; renewed when the last renewal succeeded.
 	known   *v1alpha1.NodeStatus
@@ -105,21 +109,23 @@ func (h *Heartbeat) Register(ctx context.Context) error {
 	}
 }
 
-// Start beats every Interval until ctx ends; it implements manager.Runnable.
+// Start beats every interval (see Pace) until ctx ends; it implements
+// manager.Runnable.
 func (h *Heartbeat) Start(ctx context.Context) error {
 	h.complete()
 	logger := log.FromContext(ctx)
-	ticker := h.Clock.NewTicker(h.Interval)
-	defer ticker.Stop()
+	timer := h.Clock.NewTimer(h.interval())
+	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-ticker.C():
+		case <-timer.C():
 		}
 		if err := h.beat(ctx, false); err != nil && ctx.Err() == nil {
 			logger.Error(err, "Heartbeat failed", "node", h.Node)
 		}
+		timer.Reset(h.interval()) // the beat may have read a new pace
 	}
 }
 
@@ -127,12 +133,17 @@ func (h *Heartbeat) Start(ctx context.Context) error {
 //
 // A beat costs one write, the Lease's: the node is read only every
 // StatusInterval, and at once after renewals failed for longer than two
-// Intervals (the master may have marked it Unknown meanwhile); between reads
-// the status last read or written tells whether an update is needed.
+// intervals (the master may have marked it Unknown meanwhile); between reads
+// the status last read or written tells whether an update is needed. The
+// master's pace is read as often, before the renewal, so that the renewal
+// that adopts a slower pace carries its node timeout.
 func (h *Heartbeat) beat(ctx context.Context, force bool) error {
 	now := h.Clock.Now()
-	if h.renewed.IsZero() || now.Sub(h.renewed) > 2*h.Interval {
+	if h.renewed.IsZero() || now.Sub(h.renewed) > 2*h.interval() {
 		h.known = nil
+	}
+	if force || h.paceRead.IsZero() || now.Sub(h.paceRead) >= h.StatusInterval {
+		h.readPace(ctx)
 	}
 	leaseErr := h.renewLease(ctx)
 	if leaseErr == nil {
@@ -210,7 +221,7 @@ func (h *Heartbeat) renewLease(ctx context.Context) error {
 	}
 	leases := h.Leases.CoordinationV1().Leases(h.LeaseNamespace)
 	now := metav1.NewMicroTime(h.Clock.Now())
-	seconds := int32(h.LeaseDuration / time.Second)
+	seconds := int32(h.leaseDuration() / time.Second)
 	lease, err := leases.Get(ctx, h.Node, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		lease = &coordinationv1.Lease{
@@ -219,6 +230,7 @@ func (h *Heartbeat) renewLease(ctx context.Context) error {
 				HolderIdentity: &h.Node, LeaseDurationSeconds: &seconds, AcquireTime: &now, RenewTime: &now,
 			},
 		}
+		h.annotatePace(lease)
 		created, err := leases.Create(ctx, lease, metav1.CreateOptions{FieldManager: FieldManager})
 		if err != nil {
 			return fmt.Errorf("failed to create the lease of node %s: %w", h.Node, err)
@@ -236,7 +248,8 @@ func (h *Heartbeat) renewLease(ctx context.Context) error {
 // was written.
 func (h *Heartbeat) updateLease(ctx context.Context, lease *coordinationv1.Lease) error {
 	now := metav1.NewMicroTime(h.Clock.Now())
-	seconds := int32(h.LeaseDuration / time.Second)
+	seconds := int32(h.leaseDuration() / time.Second)
+	h.annotatePace(lease)
 	if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity != h.Node {
 		lease.Spec.HolderIdentity, lease.Spec.AcquireTime = &h.Node, &now
 	}

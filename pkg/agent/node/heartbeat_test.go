@@ -2,10 +2,14 @@ package node
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -113,5 +117,111 @@ func TestHeartbeatReadsTheNodeAfterAGapInRenewals(t *testing.T) {
 	ch.beatAfter(t, 35*time.Second) // still within the status interval
 	if ch.reads != reads+1 {
 		t.Fatalf("after a gap of renewals: %d reads, want %d", ch.reads, reads+1)
+	}
+}
+
+func TestHeartbeatAdoptsTheMastersPace(t *testing.T) {
+	ch := newCountingHeartbeat(t)
+	ch.LeaseDuration = 40 * time.Second
+	ctx := context.Background()
+	pace := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "meseta-system", Name: v1alpha1.NodeHeartbeatConfigMap},
+		Data:       map[string]string{v1alpha1.NodeHeartbeatIntervalKey: "50s", v1alpha1.NodeHeartbeatTimeoutKey: "250s"},
+	}
+	if _, err := ch.Leases.CoreV1().ConfigMaps("meseta-system").Create(ctx, pace, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lease := func() *coordinationv1.Lease {
+		t.Helper()
+		l, err := ch.Leases.CoordinationV1().Leases("meseta-system").Get(ctx, "node-a", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+
+	// The first beat reads the pace before it creates the Lease, which carries
+	// the stretched node timeout and lease duration.
+	if err := ch.beat(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := ch.interval(); got != 50*time.Second {
+		t.Fatalf("interval %s, want the master's 50s", got)
+	}
+	l := lease()
+	if got := l.Annotations[v1alpha1.NodeTimeoutAnnotation]; got != "4m10s" {
+		t.Fatalf("node timeout annotation %q, want 4m10s", got)
+	}
+	if got := *l.Spec.LeaseDurationSeconds; got != 133 {
+		t.Fatalf("leaseDurationSeconds %d, want 133 (40s stretched as 15s to 50s)", got)
+	}
+
+	// The master takes the pace back: the agent returns to its own at the next
+	// read, with the renewal that does so, and drops the annotation.
+	if err := ch.Leases.CoreV1().ConfigMaps("meseta-system").Delete(ctx, v1alpha1.NodeHeartbeatConfigMap, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ch.beatAfter(t, 50*time.Second)
+	if got := ch.interval(); got != 50*time.Second {
+		t.Fatalf("interval %s before the pace is read again, want 50s", got)
+	}
+	ch.beatAfter(t, 50*time.Second) // past the status interval: the pace is read again
+	if got := ch.interval(); got != 15*time.Second {
+		t.Fatalf("interval %s, want the agent's own 15s", got)
+	}
+	l = lease()
+	if _, ok := l.Annotations[v1alpha1.NodeTimeoutAnnotation]; ok || *l.Spec.LeaseDurationSeconds != 40 {
+		t.Fatalf("lease %v with leaseDurationSeconds %d, want no node timeout and 40", l.Annotations, *l.Spec.LeaseDurationSeconds)
+	}
+}
+
+func TestHeartbeatKeepsItsOwnSlowerPace(t *testing.T) {
+	ch := newCountingHeartbeat(t)
+	ch.Interval = time.Minute
+	pace := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "meseta-system", Name: v1alpha1.NodeHeartbeatConfigMap},
+		Data:       map[string]string{v1alpha1.NodeHeartbeatIntervalKey: "20s", v1alpha1.NodeHeartbeatTimeoutKey: "100s"},
+	}
+	if _, err := ch.Leases.CoreV1().ConfigMaps("meseta-system").Create(context.Background(), pace, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.beat(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	if got := ch.interval(); got != time.Minute {
+		t.Fatalf("interval %s, want the agent's own minute", got)
+	}
+	if ch.lease.Annotations[v1alpha1.NodeTimeoutAnnotation] != "" {
+		t.Fatalf("an agent at its own pace claims node timeout %q", ch.lease.Annotations[v1alpha1.NodeTimeoutAnnotation])
+	}
+}
+
+func TestParsePace(t *testing.T) {
+	tests := []struct {
+		name    string
+		data    map[string]string
+		want    Pace
+		wantErr string
+	}{
+		{name: "none", data: map[string]string{"nodes": "12"}},
+		{name: "a pace", data: map[string]string{"interval": "20s", "nodeTimeout": "100s"}, want: Pace{Interval: 20 * time.Second, NodeTimeout: 100 * time.Second}},
+		{name: "bad interval", data: map[string]string{"interval": "often", "nodeTimeout": "100s"}, wantErr: `data.interval: "often" is not a positive duration`},
+		{name: "timeout shorter than the interval", data: map[string]string{"interval": "20s", "nodeTimeout": "10s"},
+			wantErr: `data.nodeTimeout: "10s" is not a duration of at least the interval (20s)`},
+		{name: "no timeout", data: map[string]string{"interval": "20s"}, wantErr: "data.nodeTimeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParsePace(tt.data)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ParsePace error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("ParsePace = %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
 	}
 }
