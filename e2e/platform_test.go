@@ -15,15 +15,18 @@ import (
 
 // TestPlatformServices checks the Kubernetes machinery a Meseta master serves:
 // health and metrics endpoints, service account tokens authenticated and
-// authorized by RBAC, and admission policies.
+// authorized by RBAC, and admission policies; and that the master holds the
+// soft memory limit it was given.
 func TestPlatformServices(t *testing.T) {
-	c := startMaster(t)
+	c := startMaster(t, "--memory-limit", "3Gi")
 
 	t.Run("livez, readyz and metrics", func(t *testing.T) {
 		g := NewWithT(t)
 		g.Expect(c.kubectl("get", "--raw", "/livez")).To(Equal("ok"))
 		g.Expect(c.kubectl("get", "--raw", "/readyz?verbose")).To(ContainSubstring("poststarthook/meseta-bootstrap ok"))
-		g.Expect(c.kubectl("get", "--raw", "/metrics")).To(ContainSubstring("apiserver_request_total"))
+		metrics := c.kubectl("get", "--raw", "/metrics")
+		g.Expect(metrics).To(ContainSubstring("apiserver_request_total"))
+		g.Expect(metrics).To(ContainSubstring("\ngo_gc_gomemlimit_bytes 3.221225472e+09\n"), "--memory-limit 3Gi is the runtime's soft limit")
 		g.Expect(c.kubectl("get", "--raw", "/openapi/v3")).To(ContainSubstring("apis/meseta.dev/v1alpha1"))
 	})
 
@@ -131,6 +134,8 @@ func TestMasterRejectsBadFlags(t *testing.T) {
 	}{
 		{[]string{"--max-node-heartbeats-per-second=-1"}, "--max-node-heartbeats-per-second: Invalid value: -1: must be zero (no bound) or positive"},
 		{[]string{"--node-timeout=0s"}, `--node-timeout: Invalid value: "0s": must be positive`},
+		{[]string{"--memory-limit=lots"}, `--memory-limit: Invalid value: "lots": must be a quantity of bytes such as 3584Mi or 4G`},
+		{[]string{"--memory-limit=100Mi"}, `--memory-limit: Invalid value: "100Mi": must be at least 256Mi, the least a master needs`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args[0], func(t *testing.T) {

@@ -41,6 +41,9 @@ func benchAPI(ctx context.Context, env *env) {
 		nodes, tasks, steady = 500, 5000, 15*time.Second
 	}
 	params := fmt.Sprintf("nodes=%d tasks=%d", nodes, tasks)
+	if env.memoryLimit != "" {
+		params += " memory-limit=" + env.memoryLimit
+	}
 	if err := runAPI(ctx, env, nodes, tasks, steady, params); err != nil {
 		env.report.fail("api", params, err)
 	}
@@ -49,7 +52,11 @@ func benchAPI(ctx context.Context, env *env) {
 func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duration, params string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	m, err := startMaster(ctx, env)
+	var args []string
+	if env.memoryLimit != "" {
+		args = []string{"--memory-limit", env.memoryLimit}
+	}
+	m, err := startMaster(ctx, env, args...)
 	if err != nil {
 		return err
 	}
@@ -122,8 +129,15 @@ func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duratio
 	// steady window starts once they are served.
 	settled := m.settle(ctx, 2*time.Minute)
 	rec.start()
+	masterBefore, _ := m.cpuSeconds()
+	selfBefore, _ := processCPUSeconds(os.Getpid())
+	if env.profiles != "" {
+		m.profileCPU(ctx, min(steady, 30*time.Second), env.profilePath("api-steady", params))
+	}
 	time.Sleep(steady)
-	reportLatencies(env, rec, params, fmt.Sprintf("steady, %d Running, %s after %.0fs settling", running, steady, settled.Seconds()), ok)
+	while := fmt.Sprintf("steady, %d Running, %s after %.0fs settling", running, steady, settled.Seconds())
+	reportLatencies(env, rec, params, while, ok)
+	reportSteadyCPU(env, m, params, while, steady, masterBefore, selfBefore)
 	if env.profiles != "" {
 		m.profileHeap(ctx, env.profilePath("api-heap", params))
 	}
@@ -136,6 +150,18 @@ func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duratio
 		env.report.add(Row{Scenario: "api", Params: params, Measure: "etcd db size", Value: float64(db) / (1 << 20), Unit: "MiB"})
 	}
 	return nil
+}
+
+// reportSteadyCPU adds the cores the master, and this process (the simulated
+// nodes and the frameworks), used in the steady window: what holding the
+// cluster costs when nothing is launched.
+func reportSteadyCPU(env *env, m *master, params, while string, d time.Duration, masterBefore, selfBefore float64) {
+	if cpu, err := m.cpuSeconds(); err == nil {
+		env.report.add(Row{Scenario: "api", Params: params, Measure: "master CPU, " + while, Value: (cpu - masterBefore) / d.Seconds(), Unit: "cores"})
+	}
+	if cpu, err := processCPUSeconds(os.Getpid()); err == nil {
+		env.report.add(Row{Scenario: "api", Params: params, Measure: "nodes+frameworks CPU, " + while, Value: (cpu - selfBefore) / d.Seconds(), Unit: "cores"})
+	}
 }
 
 // reportLatencies adds the p50 and p99 of the mutating and read calls rec

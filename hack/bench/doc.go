@@ -24,8 +24,11 @@
 //     as an ordinary user: nobody exempt from the master's priority and
 //     fairness) made during the launch and, apart, in a steady minute once
 //     all run and the master's queues are empty (the one held to the
-//     target), each p99 with every source's figure; the master's RSS and the
-//     etcd database size at the end;
+//     target), each p99 with every source's figure, and the CPU the master
+//     and the nodes and frameworks used in that minute; the master's RSS and
+//     the etcd database size at the end. Its master runs with
+//     --memory-limit 3200Mi (-api-memory-limit; empty for the master's
+//     default), which the parameters say;
 //   - launch-latency-real: create-to-Running p50 and p99 of real runc
 //     containers on one real agent, beside `runc run -d` of the same image in
 //     the same run, then the agent's launches per second for 60 tasks at once
@@ -42,8 +45,8 @@
 // and verb, a per-second count of tasks created, bound and Running, and the
 // tasks dropped (their framework launched them again) by reason; -profiles
 // DIR writes the master's CPU profile of the first 30s of each launch there
-// (go tool pprof -top FILE), and its heap profile at the end of the api
-// scenario.
+// (go tool pprof -top FILE), and, for the api scenario, of the first 30s of
+// its steady minute and its heap profile at the end.
 //
 // The simulated nodes and frameworks run in this process; the master runs in
 // its own, so its RSS is its own. Latencies are measured by the clients, per

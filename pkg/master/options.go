@@ -11,12 +11,17 @@ import (
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"meseta.dev/meseta/pkg/memlimit"
 )
 
 // Options are the master's command-line options.
 type Options struct {
 	// DataDir holds everything the master writes.
 	DataDir string
+	// MemoryLimit is the soft limit of the master process's memory, a
+	// quantity such as 3584Mi; empty chooses it (see memlimit.Choose).
+	MemoryLimit string
 	// BindAddress and Port are where the API server listens.
 	BindAddress string
 	Port        int
@@ -132,6 +137,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.LeaderElection.LeaseDuration, "leader-elect-lease-duration", o.LeaderElection.LeaseDuration, "How long the leader's Lease lasts without renewal: a master that dies is replaced after this long.")
 	fs.DurationVar(&o.LeaderElection.RenewDeadline, "leader-elect-renew-deadline", o.LeaderElection.RenewDeadline, "How long the leader keeps trying to renew its Lease before it steps down; less than the lease duration.")
 	fs.DurationVar(&o.LeaderElection.RetryPeriod, "leader-elect-retry-period", o.LeaderElection.RetryPeriod, "How often masters try to acquire or renew the leader's Lease; less than the renew deadline.")
+	fs.StringVar(&o.MemoryLimit, "memory-limit", o.MemoryLimit, "Soft limit of the master's memory, e.g. 3584Mi: near it the garbage collector works harder (more CPU) to stay within it. "+
+		"Default: 90% of the memory limit of the master's cgroup when it has one, else none; GOMEMLIMIT, when set, is used instead of the default.")
 	fs.StringVar(&o.AuditLog, "audit-log", o.AuditLog, "File the API server writes its audit log to (empty: no audit log).")
 	fs.DurationVar(&o.Scheduling.AllocationInterval, "allocation-interval", o.Scheduling.AllocationInterval, "How often the allocator makes offers.")
 	fs.DurationVar(&o.Scheduling.OfferTimeout, "offer-timeout", o.Scheduling.OfferTimeout, "Expire unused offers after this long (0: never).")
@@ -230,6 +237,11 @@ func (c CompletedOptions) Validate() error {
 	}
 	if c.Scheduling.NodeTimeout <= 0 {
 		errs = append(errs, field.Invalid(field.NewPath("--node-timeout"), c.Scheduling.NodeTimeout.String(), "must be positive"))
+	}
+	if c.MemoryLimit != "" {
+		if _, err := memlimit.Parse(c.MemoryLimit); err != nil {
+			errs = append(errs, field.Invalid(field.NewPath("--memory-limit"), c.MemoryLimit, err.Error()))
+		}
 	}
 	if c.Scheduling.MaxNodeHeartbeatsPerSecond < 0 {
 		errs = append(errs, field.Invalid(field.NewPath("--max-node-heartbeats-per-second"),

@@ -63,6 +63,9 @@ func runDev(cmd *cobra.Command, o devOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := applyMemoryLimit(o.master); err != nil {
+		return err
+	}
 	// The agent stops first, while the API is still there to record its tasks'
 	// final states; the master stops after it.
 	agentCtx := klog.NewContext(signalContext(), klog.Background())

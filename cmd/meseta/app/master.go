@@ -20,6 +20,9 @@ func newMasterCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := applyMemoryLimit(o); err != nil {
+				return err
+			}
 			ctx := klog.NewContext(signalContext(), klog.Background())
 			m, err := master.Start(ctx, cfg)
 			if err != nil {

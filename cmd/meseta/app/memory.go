@@ -1,0 +1,26 @@
+package app
+
+import (
+	"os"
+	"runtime/debug"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/klog/v2"
+
+	"meseta.dev/meseta/pkg/master"
+	"meseta.dev/meseta/pkg/memlimit"
+)
+
+// applyMemoryLimit sets the process's soft memory limit from the master's
+// --memory-limit, or its default (memlimit.Choose), and says which.
+func applyMemoryLimit(o *master.Options) error {
+	limit, source, err := memlimit.Choose(o.MemoryLimit, os.Getenv("GOMEMLIMIT"), "/")
+	if err != nil {
+		return err
+	}
+	if limit > 0 {
+		debug.SetMemoryLimit(limit)
+		klog.InfoS("Soft memory limit set", "limit", resource.NewQuantity(limit, resource.BinarySI).String(), "from", source)
+	}
+	return nil
+}

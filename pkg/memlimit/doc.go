@@ -1,0 +1,16 @@
+// Package memlimit chooses the soft memory limit of a Meseta process: the Go
+// runtime's limit (the one GOMEMLIMIT sets), near which the garbage collector
+// works harder so that the process stays within it, at the cost of CPU.
+//
+// A master holding a large cluster keeps much of it decoded in memory (the
+// API server's watch cache, the controllers' caches), and the collector lets
+// the heap grow to twice what is live before it runs: a limit holds the
+// resident size near what the operator can give it instead. Choose gives the
+// limit from the master's --memory-limit, or by default from the memory limit
+// of the process's cgroup (v1 or v2) when it has one; CgroupLimit reads that.
+//
+//	limit, source, err := memlimit.Choose(flagValue, os.Getenv("GOMEMLIMIT"), "/")
+//	if err == nil && limit > 0 {
+//		debug.SetMemoryLimit(limit)
+//	}
+package memlimit
