@@ -199,6 +199,22 @@ func TestSecurityAuthorization(t *testing.T) {
 			renewLease(l)
 			return c.Create(ctx, l)
 		}},
+		{name: "agent reads the master's heartbeat pace", who: f.agent, want: allowed, do: func(ctx context.Context, c client.Client) error {
+			pace := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "meseta-system", Name: mesetav1alpha1.NodeHeartbeatConfigMap}}
+			if err := admin.Create(ctx, pace); err != nil && !apierrors.IsAlreadyExists(err) {
+				return err
+			}
+			return c.Get(ctx, client.ObjectKeyFromObject(pace), &corev1.ConfigMap{})
+		}},
+		{name: "agent reads another config map of meseta-system", who: f.agent, want: forbidden, do: func(ctx context.Context, c client.Client) error {
+			return c.Get(ctx, client.ObjectKey{Namespace: "meseta-system", Name: "kube-root-ca.crt"}, &corev1.ConfigMap{})
+		}},
+		{name: "agent sets the master's heartbeat pace", who: f.agent, want: forbidden, do: func(ctx context.Context, c client.Client) error {
+			return mutate(ctx, admin, c, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "meseta-system", Name: mesetav1alpha1.NodeHeartbeatConfigMap}}, false,
+				func(cm *corev1.ConfigMap) {
+					cm.Data = map[string]string{mesetav1alpha1.NodeHeartbeatIntervalKey: "1h", mesetav1alpha1.NodeHeartbeatTimeoutKey: "10h"}
+				})
+		}},
 		{name: "agent reads tasks", who: f.agent, want: allowed, do: func(ctx context.Context, c client.Client) error {
 			return c.List(ctx, &mesetav1alpha1.TaskList{})
 		}},

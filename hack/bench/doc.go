@@ -27,7 +27,7 @@
 //     target), each p99 with every source's figure, and the CPU the master
 //     and the nodes and frameworks used in that minute; the master's RSS and
 //     the etcd database size at the end. Its master runs with
-//     --memory-limit 3200Mi (-api-memory-limit; empty for the master's
+//     --memory-limit 3584Mi (-api-memory-limit; empty for the master's
 //     default), which the parameters say;
 //   - launch-latency-real: create-to-Running p50 and p99 of real runc
 //     containers on one real agent, beside `runc run -d` of the same image in

@@ -121,7 +121,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Port, "port", o.Port, "Port of the agent's HTTPS endpoint (task logs); 0 picks a free port.")
 	fs.DurationVar(&o.HeartbeatInterval, "heartbeat-interval", o.HeartbeatInterval, "Time between renewals of the node's Lease.")
 	fs.DurationVar(&o.LeaseDuration, "lease-duration", o.LeaseDuration, "leaseDurationSeconds of the node's Lease.")
-	fs.DurationVar(&o.NodeStatusInterval, "node-status-interval", o.NodeStatusInterval, "Longest time between updates of the Node's status.")
+	fs.DurationVar(&o.NodeStatusInterval, "node-status-interval", o.NodeStatusInterval, "Longest time between updates of an unchanged Node status (each wait drawn between half of it and all of it; stretched as the renewals are when the master paces them).")
 	fs.DurationVar(&o.SandboxGCDelay, "sandbox-gc-delay", o.SandboxGCDelay, "How long the sandbox (and output) of a finished task is kept.")
 	fs.DurationVar(&o.ImageGCDelay, "image-gc-delay", o.ImageGCDelay, "How long an unused image layer is kept.")
 	fs.DurationVar(&o.GCInterval, "gc-interval", o.GCInterval, "Time between garbage collections of sandboxes and images.")

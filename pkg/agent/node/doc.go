@@ -13,7 +13,8 @@
 // and whether it must be written now. The status is written when it changes,
 // when Ready is not what the agent says (after the master marked the node
 // Unreachable, say), and at least every StatusInterval (5 minutes by
-// default); the Lease every Interval (15s by default, with
+// default; each wait is drawn between half of it and all of it, so that nodes
+// that registered together do not all write at once); the Lease every Interval (15s by default, with
 // leaseDurationSeconds 40). A beat reads the Node only every StatusInterval
 // and after a gap in renewals, so in the steady state it costs one write.
 //
@@ -24,7 +25,8 @@
 // API server's watch cache) before it renews. An agent whose own Interval is
 // shorter adopts it (Pace): the renewal that does carries the stretched node
 // timeout (annotation meseta.dev/node-timeout) and a leaseDurationSeconds
-// stretched as much, so the master never waits less than the agent renews.
+// stretched as much, so the master never waits less than the agent renews;
+// its status updates and reads of the pace stretch as much too.
 //
 //	hb := &node.Heartbeat{Client: c, Leases: clientset, Node: "node-a", LeaseNamespace: "meseta-system",
 //		Facts: func() node.Facts { return facts }}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -56,7 +57,9 @@ type Heartbeat struct {
 	// DefaultLeaseDuration.
 	LeaseDuration time.Duration
 	// StatusInterval is the longest time between status updates; default
-	// DefaultStatusInterval.
+	// DefaultStatusInterval. Each wait is drawn between half of it and all of
+	// it, so that nodes that registered together do not all write at once,
+	// and stretched as the renewals are (see Pace).
 	StatusInterval time.Duration
 	// Clock is the time source; default the real clock.
 	Clock clock.WithTicker
@@ -66,6 +69,10 @@ type Heartbeat struct {
 	// pace is the master's pace as last read, and paceRead when it was read.
 	pace     Pace
 	paceRead time.Time
+	// statusEvery is the age at which the status is read and written again
+	// though unchanged, drawn by drawStatusEvery; jitter draws in [0, 1).
+	statusEvery time.Duration
+	jitter      func() float64
 	// known is the node's status as last read or written, and read when it was
 	// last read from the API server; renewed when the last renewal succeeded.
 	known   *v1alpha1.NodeStatus
@@ -86,6 +93,20 @@ func (h *Heartbeat) complete() {
 	if h.Clock == nil {
 		h.Clock = clock.RealClock{}
 	}
+	if h.jitter == nil {
+		h.jitter = rand.Float64
+	}
+	if h.statusEvery == 0 {
+		h.drawStatusEvery()
+	}
+}
+
+// drawStatusEvery draws the time until the next unforced status update:
+// between half of StatusInterval and all of it, stretched as the interval
+// between renewals is.
+func (h *Heartbeat) drawStatusEvery() {
+	stretch := float64(h.interval()) / float64(h.Interval)
+	h.statusEvery = time.Duration(float64(h.StatusInterval) * (1 - h.jitter()/2) * stretch)
 }
 
 // Register creates the Node if it does not exist (with an empty spec: the spec
@@ -142,7 +163,7 @@ func (h *Heartbeat) beat(ctx context.Context, force bool) error {
 	if h.renewed.IsZero() || now.Sub(h.renewed) > 2*h.interval() {
 		h.known = nil
 	}
-	if force || h.paceRead.IsZero() || now.Sub(h.paceRead) >= h.StatusInterval {
+	if force || h.paceRead.IsZero() || now.Sub(h.paceRead) >= h.statusEvery {
 		h.readPace(ctx)
 	}
 	leaseErr := h.renewLease(ctx)
@@ -159,8 +180,8 @@ func (h *Heartbeat) beat(ctx context.Context, force bool) error {
 
 // syncStatus creates the node when it is missing and applies its status.
 func (h *Heartbeat) syncStatus(ctx context.Context, force bool) error {
-	if now := h.Clock.Now(); !force && h.known != nil && now.Sub(h.read) < h.StatusInterval {
-		if desired := DesiredStatus(h.Facts(), *h.known, now); !NeedsUpdate(*h.known, desired, now, h.StatusInterval) {
+	if now := h.Clock.Now(); !force && h.known != nil && now.Sub(h.read) < h.statusEvery {
+		if desired := DesiredStatus(h.Facts(), *h.known, now); !NeedsUpdate(*h.known, desired, now, h.statusEvery) {
 			return nil
 		}
 	}
@@ -178,13 +199,14 @@ func (h *Heartbeat) syncStatus(ctx context.Context, force bool) error {
 	now := h.Clock.Now()
 	h.known, h.read = &n.Status, now
 	desired := DesiredStatus(h.Facts(), n.Status, now)
-	if !force && !NeedsUpdate(n.Status, desired, now, h.StatusInterval) {
+	if !force && !NeedsUpdate(n.Status, desired, now, h.statusEvery) {
 		return nil
 	}
 	if err := h.applyStatus(ctx, desired); err != nil {
 		return err
 	}
 	h.known = &desired
+	h.drawStatusEvery()
 	return nil
 }
 

@@ -56,6 +56,7 @@ func newCountingHeartbeat(t *testing.T) *countingHeartbeat {
 			return Facts{Allocatable: v1alpha1.Resources{Cpus: &cpus}}
 		},
 		Interval: 15 * time.Second, StatusInterval: time.Minute, Clock: ch.clock,
+		jitter: func() float64 { return 0 }, // the whole StatusInterval
 	}
 	ch.complete()
 	return ch
@@ -161,17 +162,35 @@ func TestHeartbeatAdoptsTheMastersPace(t *testing.T) {
 	if err := ch.Leases.CoreV1().ConfigMaps("meseta-system").Delete(ctx, v1alpha1.NodeHeartbeatConfigMap, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	ch.beatAfter(t, 50*time.Second)
-	if got := ch.interval(); got != 50*time.Second {
-		t.Fatalf("interval %s before the pace is read again, want 50s", got)
+	// The pace is read again every status interval, stretched as the
+	// renewals are: every 1m x 50s/15s = 200s.
+	for range 3 {
+		ch.beatAfter(t, 50*time.Second)
+		if got := ch.interval(); got != 50*time.Second {
+			t.Fatalf("interval %s before the pace is read again, want 50s", got)
+		}
 	}
-	ch.beatAfter(t, 50*time.Second) // past the status interval: the pace is read again
+	ch.beatAfter(t, 50*time.Second)
 	if got := ch.interval(); got != 15*time.Second {
 		t.Fatalf("interval %s, want the agent's own 15s", got)
 	}
 	l = lease()
 	if _, ok := l.Annotations[v1alpha1.NodeTimeoutAnnotation]; ok || *l.Spec.LeaseDurationSeconds != 40 {
 		t.Fatalf("lease %v with leaseDurationSeconds %d, want no node timeout and 40", l.Annotations, *l.Spec.LeaseDurationSeconds)
+	}
+}
+
+func TestHeartbeatSpreadsStatusUpdates(t *testing.T) {
+	for _, tt := range []struct {
+		jitter float64
+		want   time.Duration
+	}{{0, time.Minute}, {0.5, 45 * time.Second}, {0.75, 37500 * time.Millisecond}} {
+		ch := newCountingHeartbeat(t)
+		ch.jitter = func() float64 { return tt.jitter }
+		ch.drawStatusEvery()
+		if ch.statusEvery != tt.want {
+			t.Errorf("jitter %v: status every %s, want %s", tt.jitter, ch.statusEvery, tt.want)
+		}
 	}
 }
 

@@ -59,10 +59,12 @@ func (h *Heartbeat) readPace(ctx context.Context) {
 	if err != nil {
 		log.FromContext(ctx).Error(err, "Ignoring the master's heartbeat pace", "configMap", h.LeaseNamespace+"/"+v1alpha1.NodeHeartbeatConfigMap)
 	}
+	h.paceRead = h.Clock.Now()
 	if pace != h.pace {
 		log.FromContext(ctx).Info("Heartbeat pace changed", "node", h.Node, "interval", pace.Interval, "nodeTimeout", pace.NodeTimeout)
+		h.pace = pace
+		h.drawStatusEvery()
 	}
-	h.pace, h.paceRead = pace, h.Clock.Now()
 }
 
 // stretched reports whether the agent renews at the master's pace rather than
