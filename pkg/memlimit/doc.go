@@ -7,9 +7,10 @@
 // the heap grow to twice what is live before it runs: a limit holds the
 // resident size near what the operator can give it instead. Choose gives the
 // limit from the master's --memory-limit, or by default from the memory limit
-// of the process's cgroup (v1 or v2) when it has one; CgroupLimit reads that.
+// of the process's cgroup (v1 or v2) when it has one.
 //
-//	limit, source, err := memlimit.Choose(flagValue, os.Getenv("GOMEMLIMIT"), "/")
+//	limit, source, err := memlimit.Choose(flagValue, os.Getenv("GOMEMLIMIT"),
+//		hostresources.Detector{}.CgroupMemoryLimit)
 //	if err == nil && limit > 0 {
 //		debug.SetMemoryLimit(limit)
 //	}

@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/klog/v2"
 
+	"meseta.dev/meseta/pkg/agent/hostresources"
 	"meseta.dev/meseta/pkg/master"
 	"meseta.dev/meseta/pkg/memlimit"
 )
@@ -14,7 +15,7 @@ import (
 // applyMemoryLimit sets the process's soft memory limit from the master's
 // --memory-limit, or its default (memlimit.Choose), and says which.
 func applyMemoryLimit(o *master.Options) error {
-	limit, source, err := memlimit.Choose(o.MemoryLimit, os.Getenv("GOMEMLIMIT"), "/")
+	limit, source, err := memlimit.Choose(o.MemoryLimit, os.Getenv("GOMEMLIMIT"), hostresources.Detector{}.CgroupMemoryLimit)
 	if err != nil {
 		return err
 	}

@@ -125,15 +125,24 @@ func (d Detector) memoryBytes() (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("failed to detect memory from %s/meminfo: %w", d.ProcDir, err)
 	}
-	for _, file := range []string{"memory.max", "memory.limit_in_bytes"} {
-		if s, ok := d.readCgroupFile("memory", file); ok {
-			if limit, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil && limit > 0 && limit < total {
-				total = limit
-			}
-			break
-		}
+	if limit, ok := d.CgroupMemoryLimit(); ok && limit < total {
+		total = limit
 	}
 	return total, nil
+}
+
+// CgroupMemoryLimit returns the memory limit of this process's cgroup (v2
+// memory.max, or v1 memory.limit_in_bytes), false when it has none ("max", or
+// v1's largest value) or it cannot be read.
+func (d Detector) CgroupMemoryLimit() (int64, bool) {
+	d = d.complete()
+	for _, file := range []string{"memory.max", "memory.limit_in_bytes"} {
+		if s, ok := d.readCgroupFile("memory", file); ok {
+			limit, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+			return limit, err == nil && limit > 0 && limit < 1<<62
+		}
+	}
+	return 0, false
 }
 
 func memTotal(meminfo []byte) (int64, error) {

@@ -93,3 +93,27 @@ func TestDetectErrors(t *testing.T) {
 	_, err := Detector{ProcDir: filepath.Join(root, "proc"), CgroupDir: root}.Detect(t.TempDir())
 	g.Expect(err).To(MatchError(ContainSubstring("no MemTotal line")))
 }
+
+func TestCgroupMemoryLimit(t *testing.T) {
+	tests := []struct {
+		name   string
+		files  map[string]string
+		want   int64
+		wantOK bool
+	}{
+		{name: "v1 without a limit", files: map[string]string{"proc/self/cgroup": "4:memory:/m\n", "sys/memory/m/memory.limit_in_bytes": "9223372036854771712\n"}},
+		{name: "v1 limit", files: map[string]string{"proc/self/cgroup": "4:memory:/m\n", "sys/memory/m/memory.limit_in_bytes": "4294967296\n"}, want: 4 << 30, wantOK: true},
+		{name: "v2 max", files: map[string]string{"proc/self/cgroup": "0::/m\n", "sys/cgroup.controllers": "memory\n", "sys/m/memory.max": "max\n"}},
+		{name: "v2 limit", files: map[string]string{"proc/self/cgroup": "0::/m\n", "sys/cgroup.controllers": "memory\n", "sys/m/memory.max": "3221225472\n"}, want: 3 << 30, wantOK: true},
+		{name: "no cgroup file", files: map[string]string{"proc/self/cgroup": "0::/m\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := fakeHost(t, tt.files)
+			got, ok := Detector{ProcDir: filepath.Join(root, "proc"), CgroupDir: filepath.Join(root, "sys")}.CgroupMemoryLimit()
+			if got != tt.want && tt.wantOK || ok != tt.wantOK {
+				t.Fatalf("CgroupMemoryLimit = %d, %v; want %d, %v", got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
