@@ -28,15 +28,16 @@ import (
 // or went, which restores a ConfigMap someone edited or removed.
 const paceResync = time.Minute
 
-// Keys of NodeHeartbeatConfigMap that say how the pace was chosen; the agents
-// read only the pace itself.
+// Keys of NodeHeartbeatConfigMap that say how the pace was chosen (for how
+// many nodes, under which budget); the agents read only the pace itself.
 const (
 	paceNodesKey  = "nodes"
 	paceBudgetKey = "maxHeartbeatsPerSecond"
 )
 
 // PaceReconciler keeps NodeHeartbeatConfigMap at the pace of the cluster's
-// size (PaceFor). It counts Nodes when one is created or removed.
+// size (PaceFor). It counts Nodes when one is created or removed, and writes
+// only when the pace or the budget changes.
 type PaceReconciler struct {
 	// Client lists Nodes from the manager's cache and writes the ConfigMap.
 	Client client.Client
@@ -87,7 +88,7 @@ func (r *PaceReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 		}
 	case err != nil:
 		return reconcile.Result{}, fmt.Errorf("failed to read the node heartbeat pace: %w", err)
-	case !maps.Equal(cm.Data, want):
+	case !samePace(cm.Data, want):
 		cm.Data = want
 		if err := r.Client.Update(ctx, cm); err != nil {
 			return reconcile.Result{}, fmt.Errorf("failed to write the node heartbeat pace: %w", err)
@@ -97,6 +98,21 @@ func (r *PaceReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 	}
 	log.FromContext(ctx).Info("Node heartbeat pace written", "nodes", len(nodes.Items), "interval", pace.Interval, "nodeTimeout", pace.NodeTimeout)
 	return reconcile.Result{RequeueAfter: paceResync}, nil
+}
+
+// samePace reports whether two data of NodeHeartbeatConfigMap say the same
+// pace under the same budget. The node count is not compared: it says how
+// many nodes the pace was chosen for, and is written with the pace, not with
+// every node that registers.
+func samePace(a, b map[string]string) bool {
+	return maps.Equal(without(a, paceNodesKey), without(b, paceNodesKey))
+}
+
+// without returns a copy of data without key.
+func without(data map[string]string, key string) map[string]string {
+	out := maps.Clone(data)
+	delete(out, key)
+	return out
 }
 
 // PaceData is the data of NodeHeartbeatConfigMap for pace, chosen for nodes

@@ -85,3 +85,21 @@ func TestNodeTimeoutOf(t *testing.T) {
 		})
 	}
 }
+
+func TestSamePace(t *testing.T) {
+	at := func(nodes int, budget float64) map[string]string {
+		return PaceData(PaceFor(nodes, budget, 75*time.Second), nodes, budget)
+	}
+	if !samePace(at(1900, 100), at(1901, 100)) {
+		t.Error("a node more, the same 20s pace: nothing to write")
+	}
+	if samePace(at(1900, 100), at(2600, 100)) {
+		t.Error("20s and 30s paces are the same")
+	}
+	if samePace(at(10, 100), at(10, 50)) {
+		t.Error("a new budget is not written")
+	}
+	if samePace(at(1500, 100), at(1501, 100)) {
+		t.Error("no pace and a 20s pace are the same")
+	}
+}
