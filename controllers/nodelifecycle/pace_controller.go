@@ -36,8 +36,9 @@ const (
 )
 
 // PaceReconciler keeps NodeHeartbeatConfigMap at the pace of the cluster's
-// size (PaceFor). It counts Nodes when one is created or removed, and writes
-// only when the pace or the budget changes.
+// size (PaceFor). It counts Nodes when one is created or removed, and reads
+// and writes the ConfigMap only when the pace or the budget changes, and once
+// a minute (which restores a ConfigMap someone edited or removed).
 type PaceReconciler struct {
 	// Client lists Nodes from the manager's cache and writes the ConfigMap.
 	Client client.Client
@@ -46,6 +47,12 @@ type PaceReconciler struct {
 	APIReader client.Reader
 	// Options are the budget, the node timeout and the namespace.
 	Options Options
+
+	// last is the data last read or written, at checked: while the pace
+	// stays the same, nodes that come and go cost no read (the one worker
+	// owns both).
+	last    map[string]string
+	checked time.Time
 }
 
 // SetupWithManager starts counting Nodes as they come and go.
@@ -75,6 +82,9 @@ func (r *PaceReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 	}
 	pace := PaceFor(len(nodes.Items), r.Options.MaxHeartbeatsPerSecond, r.Options.NodeTimeout)
 	want := PaceData(pace, len(nodes.Items), r.Options.MaxHeartbeatsPerSecond)
+	if since := time.Since(r.checked); r.last != nil && samePace(r.last, want) && since < paceResync {
+		return reconcile.Result{RequeueAfter: paceResync - since}, nil
+	}
 	cm := &corev1.ConfigMap{}
 	err := r.APIReader.Get(ctx, req.NamespacedName, cm)
 	switch {
@@ -94,8 +104,10 @@ func (r *PaceReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 			return reconcile.Result{}, fmt.Errorf("failed to write the node heartbeat pace: %w", err)
 		}
 	default:
+		r.last, r.checked = cm.Data, time.Now()
 		return reconcile.Result{RequeueAfter: paceResync}, nil
 	}
+	r.last, r.checked = want, time.Now()
 	log.FromContext(ctx).Info("Node heartbeat pace written", "nodes", len(nodes.Items), "interval", pace.Interval, "nodeTimeout", pace.NodeTimeout)
 	return reconcile.Result{RequeueAfter: paceResync}, nil
 }
