@@ -92,8 +92,9 @@ func (o SchedulingOptions) RunsFramework(name string) bool {
 const DefaultNodeGoneTimeout = 10 * time.Minute
 
 // DefaultMaxNodeHeartbeatsPerSecond is the default of
-// --max-node-heartbeats-per-second: about a tenth of what the master writes a
-// second on two cores, so that liveness never crowds out the work.
+// --max-node-heartbeats-per-second: a small share of the writes a master on
+// two cores serves a second (each Lease renewal costs it about as much as any
+// other write), so that liveness never crowds out the work.
 const DefaultMaxNodeHeartbeatsPerSecond = 100
 
 // NewOptions returns the defaults of ARCHITECTURE.md.
