@@ -82,7 +82,8 @@ func (r *PaceReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 	}
 	pace := PaceFor(len(nodes.Items), r.Options.MaxHeartbeatsPerSecond, r.Options.NodeTimeout)
 	want := PaceData(pace, len(nodes.Items), r.Options.MaxHeartbeatsPerSecond)
-	if since := time.Since(r.checked); r.last != nil && samePace(r.last, want) && since < paceResync {
+	now := r.Options.Clock.Now()
+	if since := now.Sub(r.checked); r.last != nil && samePace(r.last, want) && since < paceResync {
 		return reconcile.Result{RequeueAfter: paceResync - since}, nil
 	}
 	cm := &corev1.ConfigMap{}
@@ -104,10 +105,10 @@ func (r *PaceReconciler) Reconcile(ctx context.Context, req reconcile.Request) (
 			return reconcile.Result{}, fmt.Errorf("failed to write the node heartbeat pace: %w", err)
 		}
 	default:
-		r.last, r.checked = cm.Data, time.Now()
+		r.last, r.checked = cm.Data, now
 		return reconcile.Result{RequeueAfter: paceResync}, nil
 	}
-	r.last, r.checked = want, time.Now()
+	r.last, r.checked = want, now
 	log.FromContext(ctx).Info("Node heartbeat pace written", "nodes", len(nodes.Items), "interval", pace.Interval, "nodeTimeout", pace.NodeTimeout)
 	return reconcile.Result{RequeueAfter: paceResync}, nil
 }

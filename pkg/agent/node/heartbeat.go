@@ -105,8 +105,7 @@ func (h *Heartbeat) complete() {
 // between half of StatusInterval and all of it, stretched as the interval
 // between renewals is.
 func (h *Heartbeat) drawStatusEvery() {
-	stretch := float64(h.interval()) / float64(h.Interval)
-	h.statusEvery = time.Duration(float64(h.StatusInterval) * (1 - h.jitter()/2) * stretch)
+	h.statusEvery = time.Duration(float64(h.StatusInterval) * (1 - h.jitter()/2) * h.stretch())
 }
 
 // Register creates the Node if it does not exist (with an empty spec: the spec

@@ -73,6 +73,12 @@ func (h *Heartbeat) stretched() bool {
 	return h.pace.Interval > h.Interval
 }
 
+// stretch is how many times longer than its own Interval the agent waits
+// between renewals: 1 at its own pace.
+func (h *Heartbeat) stretch() float64 {
+	return float64(h.interval()) / float64(h.Interval)
+}
+
 // interval is the time between renewals: the agent's own Interval, or the
 // master's pace when that is longer.
 func (h *Heartbeat) interval() time.Duration {
@@ -88,8 +94,7 @@ func (h *Heartbeat) leaseDuration() time.Duration {
 	if !h.stretched() {
 		return h.LeaseDuration
 	}
-	d := time.Duration(float64(h.LeaseDuration) * float64(h.pace.Interval) / float64(h.Interval))
-	return d.Round(time.Second)
+	return time.Duration(float64(h.LeaseDuration) * h.stretch()).Round(time.Second)
 }
 
 // annotatePace sets or removes the node timeout on lease, as the pace is.
