@@ -16,7 +16,8 @@ import (
 // TestPlatformServices checks the Kubernetes machinery a Meseta master serves:
 // health and metrics endpoints, service account tokens authenticated and
 // authorized by RBAC, and admission policies; and that the master holds the
-// soft memory limit it was given.
+// soft memory limit it was given, with the collector's growth target that
+// goes with it.
 func TestPlatformServices(t *testing.T) {
 	c := startMaster(t, "--memory-limit", "3Gi")
 
@@ -27,6 +28,7 @@ func TestPlatformServices(t *testing.T) {
 		metrics := c.kubectl("get", "--raw", "/metrics")
 		g.Expect(metrics).To(ContainSubstring("apiserver_request_total"))
 		g.Expect(metrics).To(ContainSubstring("\ngo_gc_gomemlimit_bytes 3.221225472e+09\n"), "--memory-limit 3Gi is the runtime's soft limit")
+		g.Expect(metrics).To(ContainSubstring("\ngo_gc_gogc_percent 300\n"), "under a soft limit the collector lets the heap grow to four times what is live")
 		g.Expect(c.kubectl("get", "--raw", "/openapi/v3")).To(ContainSubstring("apis/meseta.dev/v1alpha1"))
 	})
 

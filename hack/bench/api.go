@@ -52,11 +52,7 @@ func benchAPI(ctx context.Context, env *env) {
 func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duration, params string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var args []string
-	if env.memoryLimit != "" {
-		args = []string{"--memory-limit", env.memoryLimit}
-	}
-	m, err := startMaster(ctx, env, args...)
+	m, err := startMaster(ctx, env)
 	if err != nil {
 		return err
 	}

@@ -32,8 +32,9 @@ type master struct {
 }
 
 // startMaster starts the meseta binary's master with its embedded etcd and
-// built-in controllers, and returns once its API serves Meseta's kinds.
-func startMaster(ctx context.Context, env *env, extraArgs ...string) (*master, error) {
+// built-in controllers, with the bench's -memory-limit, and returns once its
+// API serves Meseta's kinds.
+func startMaster(ctx context.Context, env *env) (*master, error) {
 	dir, err := os.MkdirTemp(env.tmp, "master-")
 	if err != nil {
 		return nil, err
@@ -46,7 +47,10 @@ func startMaster(ctx context.Context, env *env, extraArgs ...string) (*master, e
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"master", "--data-dir", filepath.Join(dir, "data"), "--port", strconv.Itoa(port)}, extraArgs...)
+	args := []string{"master", "--data-dir", filepath.Join(dir, "data"), "--port", strconv.Itoa(port)}
+	if env.memoryLimit != "" {
+		args = append(args, "--memory-limit", env.memoryLimit)
+	}
 	cmd := exec.Command(env.meseta, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

@@ -29,8 +29,8 @@ type env struct {
 	profiles string
 	// meseta, runc and images are the built binaries and test images.
 	meseta, runc, images string
-	// memoryLimit is the api scenario's master's --memory-limit; empty for
-	// the master's default.
+	// memoryLimit is every master's --memory-limit; empty for the master's
+	// default.
 	memoryLimit string
 	// tmp holds the masters' data dirs.
 	tmp    string
@@ -61,7 +61,7 @@ func main() {
 	flag.BoolVar(&e.short, "short", os.Getenv("BENCH_SHORT") != "", "run small sizes only (default: $BENCH_SHORT set)")
 	flag.BoolVar(&e.timeline, "timeline", false, "print each launch's per-second counts of tasks created, bound and Running")
 	flag.StringVar(&e.profiles, "profiles", "", "a directory to write the master's CPU profile of each launch to (30s from the launch), and its heap profile at the end of the api scenario")
-	flag.StringVar(&e.memoryLimit, "api-memory-limit", "3584Mi", "the --memory-limit of the api scenario's master (empty: the master's default, none on a machine without a cgroup limit)")
+	flag.StringVar(&e.memoryLimit, "memory-limit", "3584Mi", "the --memory-limit of every master the scenarios start (empty: the master's default, none on a machine without a cgroup limit)")
 	flag.StringVar(&e.meseta, "meseta", filepath.Join(bin, "meseta"), "the meseta binary")
 	flag.StringVar(&e.runc, "runc", filepath.Join(bin, "runc"), "the runc binary")
 	flag.StringVar(&e.images, "images", filepath.Join(bin, "images"), "the test images (make images)")
@@ -91,6 +91,9 @@ func main() {
 		s.run(ctx, e)
 	}
 	fmt.Println()
+	if e.memoryLimit != "" {
+		e.report.MasterFlags = "--memory-limit " + e.memoryLimit
+	}
 	e.report.Print(os.Stdout)
 	if err := e.report.WriteJSON(*out); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -35,7 +35,10 @@ type Row struct {
 
 // Report collects rows.
 type Report struct {
-	Rows []Row `json:"rows"`
+	// MasterFlags are the flags every master ran with beyond its data dir and
+	// port, "--memory-limit 3584Mi".
+	MasterFlags string `json:"masterFlags,omitempty"`
+	Rows        []Row  `json:"rows"`
 }
 
 // add appends a row with the machine's cores.
@@ -73,6 +76,9 @@ func (r *Report) Print(w io.Writer) {
 			formatValue(row.Value), row.Unit, row.Target, met, strings.ReplaceAll(row.Note, "\n", " "))
 	}
 	tw.Flush()
+	if r.MasterFlags != "" {
+		fmt.Fprintf(w, "\nevery master ran with %s\n", r.MasterFlags)
+	}
 }
 
 // WriteJSON writes the report to path.

@@ -1,17 +1,23 @@
 // Package memlimit chooses the soft memory limit of a Meseta process: the Go
 // runtime's limit (the one GOMEMLIMIT sets), near which the garbage collector
-// works harder so that the process stays within it, at the cost of CPU.
+// works harder so that the process stays within it, at the cost of CPU; and
+// the collector's growth target (GOGC) that goes with it.
 //
 // A master holding a large cluster keeps much of it decoded in memory (the
 // API server's watch cache, the controllers' caches), and the collector lets
 // the heap grow to twice what is live before it runs: a limit holds the
 // resident size near what the operator can give it instead. Choose gives the
 // limit from the master's --memory-limit, or by default from the memory limit
-// of the process's cgroup (v1 or v2) when it has one.
+// of the process's cgroup (v1 or v2) when it has one. Under a limit, GCPercent
+// lets the heap grow further between collections (less CPU per write), since
+// the limit, not the growth target, then caps it.
 //
 //	limit, source, err := memlimit.Choose(flagValue, os.Getenv("GOMEMLIMIT"),
 //		hostresources.Detector{}.CgroupMemoryLimit)
 //	if err == nil && limit > 0 {
 //		debug.SetMemoryLimit(limit)
+//	}
+//	if p := memlimit.GCPercent(limit > 0 || source == memlimit.FromGOMEMLIMIT, os.Getenv("GOGC")); p > 0 {
+//		debug.SetGCPercent(p)
 //	}
 package memlimit

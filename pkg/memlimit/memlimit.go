@@ -31,6 +31,9 @@ func Parse(value string) (int64, error) {
 	return n, nil
 }
 
+// FromGOMEMLIMIT is the source Choose gives when GOMEMLIMIT is set.
+const FromGOMEMLIMIT = "GOMEMLIMIT"
+
 // Choose returns the soft limit and where it comes from: flagValue when set;
 // none when GOMEMLIMIT is set (the runtime already took it); else CgroupShare
 // of the process's cgroup memory limit, when cgroupLimit finds one; else none
@@ -41,7 +44,7 @@ func Choose(flagValue, gomemlimit string, cgroupLimit func() (int64, bool)) (int
 		return n, "--memory-limit", err
 	}
 	if gomemlimit != "" {
-		return 0, "GOMEMLIMIT", nil
+		return 0, FromGOMEMLIMIT, nil
 	}
 	if limit, ok := cgroupLimit(); ok {
 		return int64(float64(limit) * CgroupShare), "cgroup memory limit", nil
