@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -19,9 +18,9 @@ import (
 // reconciler reports the status of the tasks bound to the fleet's nodes as
 // the real agent's tasks.Reconciler does, with simulated containers: the
 // finalizer before anything starts (added only when the binding did not add
-// it already), one status patch per pass computed by
-// tasks.NextStatus with optimistic locking, and the finalizer removed once
-// the final status is written.
+// it already), the status computed by tasks.NextStatus and written by
+// tasks.WriteStatus (one patch per state, with optimistic locking), and the
+// finalizer removed once the final status is written.
 type reconciler struct {
 	client     client.Client
 	nodes      map[string]bool
@@ -75,22 +74,22 @@ func (r *reconciler) reconcileActive(ctx context.Context, task *v1alpha1.Task) (
 			return reconcile.Result{}, err
 		}
 	}
-	obs := tasks.Observation{Deleting: deleting}
-	if c != nil {
-		if deleting {
-			reason, _ := tasks.KillReason(task)
-			c.kill(now, reason)
-		}
-		obs = c.observe(now)
-		obs.Deleting = deleting
+	if c != nil && deleting {
+		reason, _ := tasks.KillReason(task)
+		c.kill(now, reason)
 	}
-	next := tasks.NextStatus(task.Status, obs, now)
-	if !equality.Semantic.DeepEqual(next, task.Status) {
-		if written, err := r.patchStatus(ctx, task, next); err != nil || !written {
-			return reconcile.Result{}, err
+	observe := func() tasks.Observation {
+		obs := tasks.Observation{Deleting: deleting}
+		if c != nil {
+			obs = c.observe(now)
+			obs.Deleting = deleting
 		}
+		return obs
 	}
-	if next.State.IsTerminal() {
+	if current, err := tasks.WriteStatus(ctx, task, observe, now, r.patchStatus); err != nil || !current {
+		return reconcile.Result{}, err
+	}
+	if task.Status.State.IsTerminal() {
 		return reconcile.Result{}, r.finish(ctx, task)
 	}
 	if c != nil {

@@ -74,12 +74,12 @@ func TestReconcilerFinalizer(t *testing.T) {
 	}{{
 		name:   "bound with the finalizer: it is not written again",
 		task:   boundTask([]string{v1alpha1.TaskFinalizer}, false),
-		states: []v1alpha1.TaskState{v1alpha1.TaskStaging},
+		states: []v1alpha1.TaskState{v1alpha1.TaskStaging, v1alpha1.TaskStarting},
 	}, {
 		name:        "bound without it: added before anything starts",
 		task:        boundTask(nil, false),
 		metaPatches: 1,
-		states:      []v1alpha1.TaskState{v1alpha1.TaskStaging},
+		states:      []v1alpha1.TaskState{v1alpha1.TaskStaging, v1alpha1.TaskStarting},
 	}, {
 		name:        "deleted before it started: final status, then the finalizer is removed",
 		task:        boundTask([]string{v1alpha1.TaskFinalizer}, true),

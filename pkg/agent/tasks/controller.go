@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
@@ -21,7 +20,8 @@ import (
 // Reconciler reconciles the Tasks bound to the agent's node with their
 // containers. It reads tasks from a cache that holds only this node's tasks,
 // asks the Supervisor to launch and kill containers, and writes each task's
-// status (one patch per reconcile, computed by NextStatus) and finalizer.
+// status (computed by NextStatus and written by WriteStatus, one patch per
+// state) and finalizer.
 type Reconciler struct {
 	// Client reads tasks from the node's cache and writes them.
 	Client client.Client
@@ -90,19 +90,18 @@ func (r *Reconciler) reconcileActive(ctx context.Context, task *v1alpha1.Task) e
 		r.Supervisor.Kill(task.UID, reason, message)
 	}
 	r.Supervisor.EnsureHealthChecks(task)
-	obs, _ := r.Supervisor.Observe(task.UID)
-	obs.Deleting = deleting
-	if deleting && obs.Phase == PhaseNone {
-		obs.KillReason, obs.KillMessage = KillReason(task)
-	}
-	next := NextStatus(task.Status, obs, r.now())
-	if !equality.Semantic.DeepEqual(next, task.Status) {
-		if written, err := r.patchStatus(ctx, task, next); err != nil || !written {
-			return err
+	observe := func() Observation {
+		obs, _ := r.Supervisor.Observe(task.UID)
+		obs.Deleting = deleting
+		if deleting && obs.Phase == PhaseNone {
+			obs.KillReason, obs.KillMessage = KillReason(task)
 		}
-		log.FromContext(ctx).V(1).Info("Task status", "state", next.State, "reason", next.Reason)
+		return obs
 	}
-	if !next.State.IsTerminal() {
+	if current, err := WriteStatus(ctx, task, observe, r.now(), r.patchStatus); err != nil || !current {
+		return err
+	}
+	if !task.Status.State.IsTerminal() {
 		return nil
 	}
 	return r.finish(ctx, task)
@@ -191,6 +190,7 @@ func (r *Reconciler) patchStatus(ctx context.Context, task *v1alpha1.Task, next 
 		return false, fmt.Errorf("failed to update the status of task %s: %w", task.Name, err)
 	}
 	r.superseded.Replaced(orig)
+	log.FromContext(ctx).V(1).Info("Task status", "state", next.State, "reason", next.Reason)
 	return true, nil
 }
 
