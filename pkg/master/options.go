@@ -140,7 +140,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.LeaderElection.RetryPeriod, "leader-elect-retry-period", o.LeaderElection.RetryPeriod, "How often masters try to acquire or renew the leader's Lease; less than the renew deadline.")
 	fs.StringVar(&o.MemoryLimit, "memory-limit", o.MemoryLimit, "Soft limit of the master's memory, e.g. 3584Mi: near it the garbage collector works harder (more CPU) to stay within it. "+
 		"Default: 90% of the memory limit of the master's cgroup when it has one, else none; GOMEMLIMIT, when set, is used instead of the default. "+
-		"Under a limit the collector lets the heap grow to four times what is live (GOGC 300) before it runs, unless GOGC is set.")
+		"Under a limit, unless GOGC is set, the collector lets the heap grow to four times what is live (GOGC 300) while that stays within half the limit, and less as the live heap grows.")
 	fs.StringVar(&o.AuditLog, "audit-log", o.AuditLog, "File the API server writes its audit log to (empty: no audit log).")
 	fs.DurationVar(&o.Scheduling.AllocationInterval, "allocation-interval", o.Scheduling.AllocationInterval, "How often the allocator makes offers.")
 	fs.DurationVar(&o.Scheduling.OfferTimeout, "offer-timeout", o.Scheduling.OfferTimeout, "Expire unused offers after this long (0: never).")

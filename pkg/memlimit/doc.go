@@ -8,16 +8,15 @@
 // the heap grow to twice what is live before it runs: a limit holds the
 // resident size near what the operator can give it instead. Choose gives the
 // limit from the master's --memory-limit, or by default from the memory limit
-// of the process's cgroup (v1 or v2) when it has one. Under a limit, GCPercent
-// lets the heap grow further between collections (less CPU per write), since
-// the limit, not the growth target, then caps it.
+// of the process's cgroup (v1 or v2) when it has one. Under a limit, TuneGC
+// lets the heap grow further between collections (less CPU per write) while
+// the cluster's state is small next to the limit: GCPercent keeps the
+// collector's goal within half of it.
 //
 //	limit, source, err := memlimit.Choose(flagValue, os.Getenv("GOMEMLIMIT"),
 //		hostresources.Detector{}.CgroupMemoryLimit)
 //	if err == nil && limit > 0 {
 //		debug.SetMemoryLimit(limit)
-//	}
-//	if p := memlimit.GCPercent(limit > 0 || source == memlimit.FromGOMEMLIMIT, os.Getenv("GOGC")); p > 0 {
-//		debug.SetGCPercent(p)
+//		go memlimit.TuneGC(ctx, limit, nil)
 //	}
 package memlimit

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"os"
 	"runtime/debug"
 
@@ -13,8 +14,9 @@ import (
 )
 
 // applyMemoryLimit sets the process's soft memory limit from the master's
-// --memory-limit, or its default (memlimit.Choose), and, when a limit bounds
-// the heap, the collector's growth target (memlimit.GCPercent); it says which.
+// --memory-limit, or its default (memlimit.Choose), and says which. Under a
+// limit, unless GOGC is set, it tunes the collector's growth target for the
+// life of the process (memlimit.TuneGC).
 func applyMemoryLimit(o *master.Options) error {
 	limit, source, err := memlimit.Choose(o.MemoryLimit, os.Getenv("GOMEMLIMIT"), hostresources.Detector{}.CgroupMemoryLimit)
 	if err != nil {
@@ -24,9 +26,13 @@ func applyMemoryLimit(o *master.Options) error {
 		debug.SetMemoryLimit(limit)
 		klog.InfoS("Soft memory limit set", "limit", resource.NewQuantity(limit, resource.BinarySI).String(), "from", source)
 	}
-	if percent := memlimit.GCPercent(limit > 0 || source == memlimit.FromGOMEMLIMIT, os.Getenv("GOGC")); percent > 0 {
-		debug.SetGCPercent(percent)
-		klog.InfoS("Garbage collector's growth target raised under the soft memory limit", "gcPercent", percent)
+	if source == memlimit.FromGOMEMLIMIT {
+		limit = debug.SetMemoryLimit(-1) // the runtime's, read from GOMEMLIMIT
+	}
+	if limit > 0 && os.Getenv("GOGC") == "" {
+		klog.InfoS("Garbage collector's growth target tuned to the live heap under the soft memory limit",
+			"max", memlimit.MaxGCPercent, "min", memlimit.DefaultGCPercent)
+		go memlimit.TuneGC(context.Background(), limit, nil)
 	}
 	return nil
 }
