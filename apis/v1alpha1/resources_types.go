@@ -4,10 +4,15 @@ import "k8s.io/apimachinery/pkg/api/resource"
 
 // Resources is an amount of each schedulable resource of a node: what a node has,
 // what an offer holds, what a task asks for.
-// +kubebuilder:validation:XValidation:rule="!has(self.cpus) || quantity(string(self.cpus)).compareTo(quantity('0')) >= 0",message="cpus must not be negative",fieldPath=".cpus"
-// +kubebuilder:validation:XValidation:rule="!has(self.mem) || quantity(string(self.mem)).compareTo(quantity('0')) >= 0",message="mem must not be negative",fieldPath=".mem"
-// +kubebuilder:validation:XValidation:rule="!has(self.disk) || quantity(string(self.disk)).compareTo(quantity('0')) >= 0",message="disk must not be negative",fieldPath=".disk"
-// +kubebuilder:validation:XValidation:rule="!has(self.gpus) || quantity(string(self.gpus)).compareTo(quantity('0')) >= 0",message="gpus must not be negative",fieldPath=".gpus"
+//
+// A quantity is negative when it is written with a minus sign (the schema's
+// pattern has checked that it is a quantity): the rules below look at the sign
+// instead of parsing the quantity, as every write of an object that holds
+// Resources runs them, a Task's status writes included.
+// +kubebuilder:validation:XValidation:rule="!has(self.cpus) || !string(self.cpus).startsWith('-')",message="cpus must not be negative",fieldPath=".cpus"
+// +kubebuilder:validation:XValidation:rule="!has(self.mem) || !string(self.mem).startsWith('-')",message="mem must not be negative",fieldPath=".mem"
+// +kubebuilder:validation:XValidation:rule="!has(self.disk) || !string(self.disk).startsWith('-')",message="disk must not be negative",fieldPath=".disk"
+// +kubebuilder:validation:XValidation:rule="!has(self.gpus) || !string(self.gpus).startsWith('-')",message="gpus must not be negative",fieldPath=".gpus"
 // +kubebuilder:validation:XValidation:rule="!has(self.gpus) || quantity(string(self.gpus)).isInteger()",message="gpus must be a whole number",fieldPath=".gpus"
 // +kubebuilder:validation:XValidation:rule="!has(self.ports) || self.ports.all(a, self.ports.exists_one(b, a.begin <= b.end && b.begin <= a.end))",message="port ranges must not overlap or repeat",fieldPath=".ports"
 type Resources struct {
