@@ -31,10 +31,11 @@ const HeadroomShare = 0.5
 // soft limit of limit bytes: the largest, up to MaxGCPercent, whose goal,
 // live x (1 + percent/100), stays within HeadroomShare of the limit, and
 // never less than DefaultGCPercent (the limit itself caps the heap then).
-// Without a limit (limit <= 0) or before anything is live it is the default
+// Without a limit (limit <= 0, or math.MaxInt64, the runtime's "no limit"
+// that GOMEMLIMIT=off leaves) or before anything is live it is the default
 // and MaxGCPercent respectively.
 func GCPercent(live, limit int64) int {
-	if limit <= 0 {
+	if !Bounded(limit) {
 		return DefaultGCPercent
 	}
 	if live <= 0 {
@@ -43,6 +44,9 @@ func GCPercent(live, limit int64) int {
 	percent := 100 * (HeadroomShare*float64(limit)/float64(live) - 1)
 	return int(math.Max(DefaultGCPercent, math.Min(MaxGCPercent, math.Floor(percent))))
 }
+
+// Bounded reports whether limit is a soft limit at all.
+func Bounded(limit int64) bool { return limit > 0 && limit < math.MaxInt64 }
 
 // TuneInterval is how often TuneGC looks at the live heap.
 const TuneInterval = time.Second
@@ -55,11 +59,11 @@ const liveHeapMetric = "/gc/heap/live:bytes"
 // limit of limit bytes, every TuneInterval until ctx is done (GCPercent):
 // four times what is live while the cluster's state is small next to the
 // limit, twice as it grows. set is called with each new target
-// (debug.SetGCPercent when nil). It returns at once when limit <= 0: a
+// (debug.SetGCPercent when nil). It returns at once without a limit: a
 // process without a limit keeps the runtime's default, so that its heap
 // stays within twice what is live.
 func TuneGC(ctx context.Context, limit int64, set func(int) int) {
-	if limit <= 0 {
+	if !Bounded(limit) {
 		return
 	}
 	if set == nil {

@@ -2,6 +2,7 @@ package memlimit
 
 import (
 	"context"
+	"math"
 	"runtime"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ func TestGCPercent(t *testing.T) {
 		want        int
 	}{
 		{name: "no limit keeps the runtime's", live: 1 << 30, want: DefaultGCPercent},
+		{name: "GOMEMLIMIT=off is no limit", live: 1 << 30, limit: math.MaxInt64, want: DefaultGCPercent},
 		{name: "nothing live yet", limit: limit, want: MaxGCPercent},
 		{name: "a small heap grows to four times what is live", live: 200 << 20, limit: limit, want: MaxGCPercent},
 		{name: "the goal stays within half the limit: 2 GiB is 3.2 times 640 MiB", live: 640 << 20, limit: limit, want: 220},
@@ -50,6 +52,9 @@ func TestTuneGC(t *testing.T) {
 	}
 	if got := run(1 << 10); len(got) != 1 || got[0] != DefaultGCPercent {
 		t.Fatalf("under a limit below the live heap TuneGC set %v, want [%d]", got, DefaultGCPercent)
+	}
+	if got := run(math.MaxInt64); len(got) != 0 {
+		t.Fatalf("under the runtime's no-limit TuneGC set %v, want nothing", got)
 	}
 	if got := run(0); len(got) != 0 {
 		t.Fatalf("without a limit TuneGC set %v, want nothing", got)

@@ -29,7 +29,7 @@ func applyMemoryLimit(o *master.Options) error {
 	if source == memlimit.FromGOMEMLIMIT {
 		limit = debug.SetMemoryLimit(-1) // the runtime's, read from GOMEMLIMIT
 	}
-	if limit > 0 && os.Getenv("GOGC") == "" {
+	if memlimit.Bounded(limit) && os.Getenv("GOGC") == "" {
 		klog.InfoS("Garbage collector's growth target tuned to the live heap under the soft memory limit",
 			"max", memlimit.MaxGCPercent, "min", memlimit.DefaultGCPercent)
 		go memlimit.TuneGC(context.Background(), limit, nil)
