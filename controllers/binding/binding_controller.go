@@ -30,6 +30,13 @@ import (
 // name.
 const pendingOffersIndex = "meseta.dev/binding.pending-offers"
 
+// pendingIndex indexes the Tasks waiting to be bound under pendingValue, so
+// the sweep reads them without walking every task of the cluster.
+const (
+	pendingIndex = "meseta.dev/binding.pending"
+	pendingValue = "true"
+)
+
 // maxGroup is the most tasks one reconcile binds together.
 const maxGroup = 4 * MaxTasksPerOffer
 
@@ -109,6 +116,15 @@ func Add(mgr ctrl.Manager, o Options) error {
 	})
 	if err != nil {
 		return fmt.Errorf("failed to index tasks by offers: %w", err)
+	}
+	err = mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Task{}, pendingIndex, func(obj client.Object) []string {
+		if pending(obj.(*v1alpha1.Task)) {
+			return []string{pendingValue}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("failed to index the tasks waiting to be bound: %w", err)
 	}
 	b := &Binder{opts: o, cache: mgr.GetClient(), api: o.Client, ledger: o.Ledger, x: &exclusive{}}
 	sw := &sweeper{b: b, events: make(chan event.TypedGenericEvent[*v1alpha1.Task])}

@@ -41,7 +41,7 @@ func (s *sweeper) Start(ctx context.Context) error {
 
 func (s *sweeper) sweep(ctx context.Context) {
 	var list v1alpha1.TaskList
-	if err := s.b.cache.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
+	if err := s.b.cache.List(ctx, &list, client.MatchingFields{pendingIndex: pendingValue}, client.UnsafeDisableDeepCopy); err != nil {
 		return
 	}
 	now := s.b.opts.Clock.Now()

@@ -107,6 +107,8 @@ func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duratio
 	}
 	rec.start()
 	go probe(ctx, probeCfg, nodes)
+	launchWrites, _ := m.apiWrites(ctx)
+	launchFsyncs, _ := m.etcdFsyncs(ctx)
 	start := time.Now()
 	for _, l := range loads {
 		l.start()
@@ -121,12 +123,14 @@ func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duratio
 	env.report.add(Row{Scenario: "api", Params: params, Measure: "placed and Running", Value: float64(running) / lastRunning.Sub(start).Seconds(),
 		Unit: "tasks/s", Note: fmt.Sprintf("%d Running in %.0fs %s", running, lastRunning.Sub(start).Seconds(), note)})
 	reportLatencies(env, rec, params, "during the launch", false)
+	reportCosts(ctx, env, m, "api", params, running, lastRunning.Sub(start), launchWrites, launchFsyncs)
 	// The launch's last writes may still wait in the master's queues: the
 	// steady window starts once they are served.
 	settled := m.settle(ctx, 2*time.Minute)
 	rec.start()
 	masterBefore, _ := m.cpuSeconds()
 	selfBefore, _ := processCPUSeconds(os.Getpid())
+	writesBefore, _ := m.apiWrites(ctx)
 	if env.profiles != "" {
 		m.profileCPU(ctx, min(steady, 30*time.Second), env.profilePath("api-steady", params))
 	}
@@ -134,6 +138,7 @@ func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duratio
 	while := fmt.Sprintf("steady, %d Running, %s after %.0fs settling", running, steady, settled.Seconds())
 	reportLatencies(env, rec, params, while, ok)
 	reportSteadyCPU(env, m, params, while, steady, masterBefore, selfBefore)
+	reportSteadyWrites(ctx, env, m, params, while, steady, writesBefore)
 	if env.profiles != "" {
 		m.profileHeap(ctx, env.profilePath("api-heap", params))
 	}
@@ -157,6 +162,21 @@ func reportSteadyCPU(env *env, m *master, params, while string, d time.Duration,
 	}
 	if cpu, err := processCPUSeconds(os.Getpid()); err == nil {
 		env.report.add(Row{Scenario: "api", Params: params, Measure: "nodes+frameworks CPU, " + while, Value: (cpu - selfBefore) / d.Seconds(), Unit: "cores"})
+	}
+}
+
+// reportSteadyWrites adds the mutating calls per second the master served in
+// the steady window (by resource and verb on stderr with -timeline): the
+// writes that holding the cluster costs.
+func reportSteadyWrites(ctx context.Context, env *env, m *master, params, while string, d time.Duration, before writeCounts) {
+	writes, err := m.apiWrites(ctx)
+	if err != nil || before == nil {
+		return
+	}
+	delta := writes.since(before)
+	env.report.add(Row{Scenario: "api", Params: params, Measure: "mutating calls, " + while, Value: delta.total() / d.Seconds(), Unit: "calls/s"})
+	if env.timeline {
+		fmt.Fprintf(os.Stderr, "bench: %s: mutating calls per second, %s:\n%s", params, while, delta.per(int(d.Seconds()), "second"))
 	}
 }
 

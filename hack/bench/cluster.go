@@ -43,7 +43,12 @@ func startMaster(ctx context.Context, env *env) (*master, error) {
 	if err != nil {
 		return nil, err
 	}
-	logFile, err := os.Create(filepath.Join(dir, "master.log"))
+	// With -profiles the master's log is kept beside its profiles.
+	logDir := dir
+	if env.profiles != "" {
+		logDir = env.profiles
+	}
+	logFile, err := os.Create(filepath.Join(logDir, fmt.Sprintf("master-%s.log", filepath.Base(dir))))
 	if err != nil {
 		return nil, err
 	}

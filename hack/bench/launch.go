@@ -147,7 +147,7 @@ func reportCosts(ctx context.Context, env *env, m *master, scenario, params stri
 		env.report.add(Row{Scenario: scenario, Params: params, Measure: "API writes per task", Value: d.total() / float64(n), Unit: "calls",
 			Note: fmt.Sprintf("%.0f mutating calls in %.1fs, %.0f/s", d.total(), elapsed.Seconds(), d.total()/elapsed.Seconds())})
 		if env.timeline {
-			fmt.Fprintf(os.Stderr, "bench: %s: mutating calls:\n%s", params, d.perTask(n))
+			fmt.Fprintf(os.Stderr, "bench: %s: mutating calls:\n%s", params, d.per(n, "task"))
 		}
 	}
 	if f, err := m.etcdFsyncs(ctx); err == nil && f.count > fsyncBefore.count {

@@ -42,8 +42,8 @@ func (w writeCounts) since(before writeCounts) writeCounts {
 	return out
 }
 
-// perTask formats the calls per task, largest first.
-func (w writeCounts) perTask(tasks int) string {
+// per formats the calls per unit (n of them: tasks, seconds), largest first.
+func (w writeCounts) per(n int, unit string) string {
 	keys := make([]string, 0, len(w))
 	for k := range w {
 		keys = append(keys, k)
@@ -51,8 +51,8 @@ func (w writeCounts) perTask(tasks int) string {
 	sort.Slice(keys, func(i, j int) bool { return w[keys[i]] > w[keys[j]] })
 	var b strings.Builder
 	for _, k := range keys {
-		if per := w[k] / float64(tasks); per >= 0.01 {
-			fmt.Fprintf(&b, "  %-40s %8.0f  %5.2f per task\n", k, w[k], per)
+		if per := w[k] / float64(n); per >= 0.01 {
+			fmt.Fprintf(&b, "  %-40s %8.0f  %7.2f per %s\n", k, w[k], per, unit)
 		}
 	}
 	return b.String()
