@@ -3,6 +3,8 @@ package offers
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -77,6 +79,7 @@ func (c *Controller) collectOnce(ctx context.Context, missing map[types.Namespac
 	for _, key := range strays {
 		c.adopt(ctx, key)
 	}
+	var ask []types.NamespacedName
 	for _, st := range c.ledger.Offers() {
 		if o := inCache[st.Key]; o != nil && st.UID == "" && sameOffer(o, &st.Offer) {
 			// Created, but the create's answer was lost.
@@ -91,12 +94,27 @@ func (c *Controller) collectOnce(ctx context.Context, missing map[types.Namespac
 			continue
 		}
 		delete(missing, st.Key)
+		ask = append(ask, st.Key)
+	}
+	// Many at once when a burst of them went missing: each one held in the
+	// ledger keeps its node's resources from being offered again.
+	gone := make([]bool, len(ask))
+	parallel(ctx, c.opts.Workers, len(ask), func(i int) {
 		var o v1alpha1.Offer
-		err := c.api.Get(ctx, st.Key, &o)
-		if apierrors.IsNotFound(err) || (err == nil && o.Status.Phase.IsFinal()) {
-			logger.Info("Dropping an offer the API server does not hold as outstanding", "offer", st.Key)
-			c.ledger.RemoveOffer(st.Key)
+		err := c.api.Get(ctx, ask[i], &o)
+		gone[i] = apierrors.IsNotFound(err) || (err == nil && o.Status.Phase.IsFinal())
+	})
+	var dropped []string
+	for i, key := range ask {
+		if gone[i] {
+			c.ledger.RemoveOffer(key)
+			dropped = append(dropped, key.String())
 		}
+	}
+	if len(dropped) > 0 {
+		c.metrics.auditDropped.Add(float64(len(dropped)))
+		logger.Info("Dropped offers the API server does not hold as outstanding", "count", len(dropped), "offers", firstOf(dropped, 10))
+		c.Trigger() // what they held is free again
 	}
 	err := c.ledger.Check()
 	c.metrics.violations.Set(float64(len(unjoin(err))))
@@ -135,4 +153,12 @@ func unjoin(err error) []error {
 func sameOffer(o *v1alpha1.Offer, lo *ledger.Offer) bool {
 	res, err := resources.FromAPI(o.Spec.Resources)
 	return err == nil && o.Spec.Framework == lo.Framework.Name && o.Spec.NodeName == lo.Node && res.Equal(lo.Resources)
+}
+
+// firstOf returns the first n of names, with how many more there are.
+func firstOf(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:n], ", ") + fmt.Sprintf(" and %d more", len(names)-n)
 }

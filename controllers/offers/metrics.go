@@ -22,6 +22,7 @@ type metrics struct {
 	tasks        prometheus.Gauge
 	statusWrites prometheus.Counter
 	violations   prometheus.Gauge
+	auditDropped prometheus.Counter
 }
 
 var (
@@ -61,8 +62,12 @@ func newMetrics() *metrics {
 			violations: prometheus.NewGauge(prometheus.GaugeOpts{
 				Name: "meseta_allocator_ledger_problems", Help: "Nodes committed past allocatable, or drifted sums, at the last audit.",
 			}),
+			auditDropped: prometheus.NewCounter(prometheus.CounterOpts{
+				Name: "meseta_allocator_audit_dropped_offers_total",
+				Help: "Offers the ledger held as outstanding that the API server did not (closed or gone), dropped by the audit.",
+			}),
 		}
-		ctrlmetrics.Registry.MustRegister(m.cycle, m.allocation, m.made, m.closed, m.outstanding, m.tasks, m.statusWrites, m.violations)
+		ctrlmetrics.Registry.MustRegister(m.cycle, m.allocation, m.made, m.closed, m.outstanding, m.tasks, m.statusWrites, m.violations, m.auditDropped)
 		theMetrics = m
 	})
 	return theMetrics

@@ -1,17 +1,20 @@
 package integration
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"meseta.dev/meseta/apis/v1alpha1"
 	"meseta.dev/meseta/controllers/offers"
+	"meseta.dev/meseta/pkg/ledger"
 	"meseta.dev/meseta/pkg/master"
 	"meseta.dev/meseta/pkg/resources"
 )
@@ -267,4 +270,35 @@ func TestOffersCollectClosed(t *testing.T) {
 		5*time.Second, 20*time.Millisecond).Should(HaveLen(1))
 	g.Eventually(func() []v1alpha1.Offer { return env.offersOf(fw, "") }, 5*time.Second, 100*time.Millisecond).Should(BeEmpty())
 	_ = o
+}
+
+// TestOffersAuditDropsStaleOffers: offers the ledger holds as outstanding that
+// the API server does not hold (a burst of them) are dropped together by the
+// audit, and the node they held is offered again.
+func TestOffersAuditDropsStaleOffers(t *testing.T) {
+	g := NewWithT(t)
+	env := startOffers(t, master.SchedulingOptions{}, nil, func(o *offers.Options) {
+		o.GCInterval = 300 * time.Millisecond
+	})
+	env.node("node-a", "cpus:2;mem:2Gi")
+	fw := env.framework("team-a", "analytics")
+	env.outstanding(fw, 1)
+	env.patchFramework(fw, `{"spec":{"suppressed":true}}`)
+	g.Eventually(func() int { u, _ := env.ctl.Ledger().Node("node-a"); return u.Offers }, 5*time.Second).Should(BeZero())
+
+	const stale = 40
+	for i := range stale {
+		o := ledger.Offer{Key: types.NamespacedName{Namespace: fw.Namespace, Name: fmt.Sprintf("analytics-node-a-%d", 100+i)},
+			UID: types.UID(fmt.Sprintf("gone-%d", i)), Framework: fw, Node: "node-a", Resources: resources.MustParse("cpus:0.05;mem:50Mi"), Seq: uint64(100 + i)}
+		g.Expect(env.ctl.Ledger().AddOffer(o)).To(Succeed())
+	}
+	g.Eventually(func() int { u, _ := env.ctl.Ledger().Node("node-a"); return u.Offers }, 3*time.Second, 20*time.Millisecond).
+		Should(BeZero(), "every stale offer dropped within a few audits")
+	g.Expect(env.ctl.Ledger().Check()).To(Succeed())
+
+	env.patchFramework(fw, `{"spec":{"suppressed":false}}`)
+	g.Eventually(func() []v1alpha1.Offer { return env.offersOf(fw, v1alpha1.OfferOutstanding) }, 5*time.Second, 20*time.Millisecond).
+		Should(HaveLen(1), "the node is offered again, whole")
+	o := env.offersOf(fw, v1alpha1.OfferOutstanding)[0]
+	g.Expect(o.Spec.Resources.Cpus.Cmp(resource.MustParse("2"))).To(BeZero())
 }

@@ -155,14 +155,15 @@ func (h *Heartbeat) Start(ctx context.Context) error {
 // StatusInterval, and at once after renewals failed for longer than two
 // intervals (the master may have marked it Unknown meanwhile); between reads
 // the status last read or written tells whether an update is needed. The
-// master's pace is read as often, before the renewal, so that the renewal
-// that adopts a slower pace carries its node timeout.
+// master's pace is read as often (more often while the agent renews at its
+// own pace, see paceEvery), before the renewal, so that the renewal that
+// adopts a slower pace carries its node timeout.
 func (h *Heartbeat) beat(ctx context.Context, force bool) error {
 	now := h.Clock.Now()
 	if h.renewed.IsZero() || now.Sub(h.renewed) > 2*h.interval() {
 		h.known = nil
 	}
-	if force || h.paceRead.IsZero() || now.Sub(h.paceRead) >= h.statusEvery {
+	if force || h.paceRead.IsZero() || now.Sub(h.paceRead) >= h.paceEvery() {
 		h.readPace(ctx)
 	}
 	leaseErr := h.renewLease(ctx)
@@ -175,6 +176,23 @@ func (h *Heartbeat) beat(ctx context.Context, force bool) error {
 		return statusErr
 	}
 	return leaseErr
+}
+
+// ownPaceRecheck is how many of its own renewals an agent that renews at its
+// own pace makes between reads of the master's pace, when its status interval
+// is longer: in a cluster that grows past its budget (thousands of agents
+// registering at once, most before the master published a pace) the agents
+// slow down within a few minutes, not a whole status interval.
+const ownPaceRecheck = 8
+
+// paceEvery is how long after the last read of the master's pace the agent
+// reads it again: every status interval, and sooner while it renews at its
+// own pace (see ownPaceRecheck).
+func (h *Heartbeat) paceEvery() time.Duration {
+	if h.stretched() {
+		return h.statusEvery
+	}
+	return min(h.statusEvery, ownPaceRecheck*h.Interval)
 }
 
 // syncStatus creates the node when it is missing and applies its status.

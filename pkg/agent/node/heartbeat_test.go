@@ -180,6 +180,40 @@ func TestHeartbeatAdoptsTheMastersPace(t *testing.T) {
 	}
 }
 
+// TestHeartbeatAdoptsALaterPaceSoon: an agent that registered before the
+// master published a pace (thousands registering at once) reads it again
+// after ownPaceRecheck of its own renewals, not only every status interval.
+func TestHeartbeatAdoptsALaterPaceSoon(t *testing.T) {
+	ch := newCountingHeartbeat(t)
+	ch.StatusInterval = 5 * time.Minute
+	ch.drawStatusEvery()
+	ctx := context.Background()
+	if err := ch.beat(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	pace := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "meseta-system", Name: v1alpha1.NodeHeartbeatConfigMap},
+		Data:       map[string]string{v1alpha1.NodeHeartbeatIntervalKey: "50s", v1alpha1.NodeHeartbeatTimeoutKey: "250s"},
+	}
+	if _, err := ch.Leases.CoreV1().ConfigMaps("meseta-system").Create(ctx, pace, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range ownPaceRecheck - 1 {
+		ch.beatAfter(t, 15*time.Second)
+		if got := ch.interval(); got != 15*time.Second {
+			t.Fatalf("renewal %d: interval %s, want its own 15s until the pace is read again", i+1, got)
+		}
+	}
+	ch.beatAfter(t, 15*time.Second)
+	if got := ch.interval(); got != 50*time.Second {
+		t.Fatalf("interval %s after %d renewals, want the master's 50s", got, ownPaceRecheck)
+	}
+	// Stretched, it reads the pace every status interval again.
+	if got := ch.paceEvery(); got != ch.statusEvery {
+		t.Fatalf("pace read every %s at the master's pace, want the status interval %s", got, ch.statusEvery)
+	}
+}
+
 func TestHeartbeatSpreadsStatusUpdates(t *testing.T) {
 	for _, tt := range []struct {
 		jitter float64
