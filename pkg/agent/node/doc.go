@@ -24,11 +24,12 @@
 // NodeHeartbeatConfigMap), which a beat reads every StatusInterval (from the
 // API server's watch cache) before it renews, and every 8 renewals while the
 // agent renews at its own pace (so that agents that registered before the
-// master published a pace slow down within minutes). An agent whose own Interval is
-// shorter adopts it (Pace): the renewal that does carries the stretched node
-// timeout (annotation meseta.dev/node-timeout) and a leaseDurationSeconds
-// stretched as much, so the master never waits less than the agent renews;
-// its status updates and reads of the pace stretch as much too.
+// master published a pace slow down within minutes). An agent whose own
+// Interval is shorter adopts it (Pace): the renewal that does carries the
+// stretched node timeout (annotation meseta.dev/node-timeout) and a
+// leaseDurationSeconds stretched as much, so the master never waits less than
+// the agent renews; its status updates and reads of the pace stretch as much
+// too.
 //
 //	hb := &node.Heartbeat{Client: c, Leases: clientset, Node: "node-a", LeaseNamespace: "meseta-system",
 //		Facts: func() node.Facts { return facts }}
