@@ -98,17 +98,24 @@ func (c *Controller) collectOnce(ctx context.Context, missing map[types.Namespac
 	}
 	// Many at once when a burst of them went missing: each one held in the
 	// ledger keeps its node's resources from being offered again.
-	gone := make([]bool, len(ask))
+	// why says, for each offer the API server does not hold as outstanding,
+	// what it holds instead (to tell who closed it and when).
+	why := make([]string, len(ask))
 	parallel(ctx, c.opts.Workers, len(ask), func(i int) {
 		var o v1alpha1.Offer
 		err := c.api.Get(ctx, ask[i], &o)
-		gone[i] = apierrors.IsNotFound(err) || (err == nil && o.Status.Phase.IsFinal())
+		switch {
+		case apierrors.IsNotFound(err):
+			why[i] = "gone"
+		case err == nil && o.Status.Phase.IsFinal():
+			why[i] = closedAs(&o)
+		}
 	})
 	var dropped []string
 	for i, key := range ask {
-		if gone[i] {
+		if why[i] != "" {
 			c.ledger.RemoveOffer(key)
-			dropped = append(dropped, key.String())
+			dropped = append(dropped, key.String()+" ("+why[i]+")")
 		}
 	}
 	if len(dropped) > 0 {
@@ -161,4 +168,16 @@ func firstOf(names []string, n int) string {
 		return strings.Join(names, ", ")
 	}
 	return strings.Join(names[:n], ", ") + fmt.Sprintf(" and %d more", len(names)-n)
+}
+
+// closedAs describes how a closed offer closed: phase, reason and when.
+func closedAs(o *v1alpha1.Offer) string {
+	out := string(o.Status.Phase)
+	if o.Status.Reason != "" {
+		out += "/" + string(o.Status.Reason)
+	}
+	if o.Status.ClosedAt != nil {
+		out += " at " + o.Status.ClosedAt.UTC().Format(time.RFC3339)
+	}
+	return out
 }
