@@ -58,6 +58,9 @@ type Options struct {
 	Binding binding.Options
 	// Clock is the time source (default the real clock).
 	Clock clock.WithTicker
+	// WrapClient, when set, wraps the controller's API client (tests use it to
+	// make the API server look slow).
+	WrapClient func(client.WithWatch) client.WithWatch
 }
 
 func (o Options) complete() Options {
@@ -139,6 +142,10 @@ type Controller struct {
 	rebuildMu sync.Mutex
 	touched   *touchedKeys // non-nil while the ledger is being rebuilt
 	revived   sync.Map     // framework key -> the spec.revive acted on (int64)
+	// creating holds the keys of the offers whose create is in flight: the
+	// audit leaves them alone (the API server answers NotFound until the
+	// create lands, which under load takes longer than two audits).
+	creating sync.Map // ledger.Key -> struct{}
 
 	status *statusWriter
 }
@@ -149,9 +156,12 @@ func New(mgr ctrl.Manager, o Options) (*Controller, error) {
 	o = o.complete()
 	cfg := rest.CopyConfig(mgr.GetConfig())
 	cfg.QPS, cfg.Burst = 5000, 10000
-	api, err := client.New(cfg, client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper()})
+	api, err := client.NewWithWatch(cfg, client.Options{Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper()})
 	if err != nil {
 		return nil, fmt.Errorf("failed to create the offer controller's client: %w", err)
+	}
+	if o.WrapClient != nil {
+		api = o.WrapClient(api)
 	}
 	c := &Controller{
 		opts:    o,

@@ -207,6 +207,8 @@ func offerObject(lo *ledger.Offer, attributes map[string]string, fwUID types.UID
 // ledger with the outcome. It reports whether the offer was created.
 func (c *Controller) createOffer(ctx context.Context, o *v1alpha1.Offer) bool {
 	key := client.ObjectKeyFromObject(o)
+	c.creating.Store(key, struct{}{})
+	defer c.creating.Delete(key)
 	err := c.api.Create(ctx, o, client.FieldOwner(FieldOwner))
 	switch {
 	case err == nil:

@@ -39,8 +39,9 @@ func (c *Controller) collect(ctx context.Context) {
 
 // collectOnce deletes offers closed longer than ClosedOfferTTL ago (an
 // Accepted one only once all its tasks are bound or gone), adopts outstanding
-// Offers the ledger does not hold, drops ledger offers whose Offer is gone,
-// and checks the ledger's invariants.
+// Offers the ledger does not hold, drops ledger offers whose Offer is gone
+// (never one whose create is still in flight), and checks the ledger's
+// invariants.
 func (c *Controller) collectOnce(ctx context.Context, missing map[types.NamespacedName]int) {
 	logger := log.FromContext(ctx)
 	now := c.clock.Now()
@@ -85,7 +86,7 @@ func (c *Controller) collectOnce(ctx context.Context, missing map[types.Namespac
 			// Created, but the create's answer was lost.
 			c.ledger.SetOfferCreated(st.Key, o.UID, o.ResourceVersion)
 		}
-		if inCache[st.Key] != nil || st.Claimed {
+		if _, inFlight := c.creating.Load(st.Key); inFlight || inCache[st.Key] != nil || st.Claimed {
 			delete(missing, st.Key)
 			continue
 		}

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"meseta.dev/meseta/apis/v1alpha1"
 	"meseta.dev/meseta/controllers/offers"
@@ -301,4 +303,36 @@ func TestOffersAuditDropsStaleOffers(t *testing.T) {
 		Should(HaveLen(1), "the node is offered again, whole")
 	o := env.offersOf(fw, v1alpha1.OfferOutstanding)[0]
 	g.Expect(o.Spec.Resources.Cpus.Cmp(resource.MustParse("2"))).To(BeZero())
+}
+
+// TestOffersAuditSparesOffersBeingCreated: an offer whose create takes longer
+// than two audits (a loaded API server) stays in the ledger: the audit does
+// not take the API server's NotFound, while the create is in flight, for an
+// offer gone, which would free the node's resources and offer them twice.
+func TestOffersAuditSparesOffersBeingCreated(t *testing.T) {
+	g := NewWithT(t)
+	const slow = 1500 * time.Millisecond
+	env := startOffers(t, master.SchedulingOptions{}, nil, func(o *offers.Options) {
+		o.GCInterval = 100 * time.Millisecond
+		o.WrapClient = func(c client.WithWatch) client.WithWatch {
+			return interceptor.NewClient(c, interceptor.Funcs{
+				Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+					if _, ok := obj.(*v1alpha1.Offer); ok {
+						time.Sleep(slow)
+					}
+					return c.Create(ctx, obj, opts...)
+				},
+			})
+		}
+	})
+	env.node("node-a", "cpus:2;mem:2Gi")
+	fw := env.framework("team-a", "analytics")
+	first := env.outstanding(fw, 1)[0]
+	g.Consistently(func(g Gomega) {
+		g.Expect(env.offersOf(fw, v1alpha1.OfferOutstanding)).To(HaveLen(1), "node-a offered once")
+		u, _ := env.ctl.Ledger().Node("node-a")
+		g.Expect(u.Offers).To(Equal(1), "the ledger holds the offer")
+	}, 3*slow, 50*time.Millisecond).Should(Succeed())
+	g.Expect(env.offersOf(fw, v1alpha1.OfferOutstanding)[0].Name).To(Equal(first.Name))
+	g.Expect(env.ctl.Ledger().Check()).To(Succeed())
 }

@@ -97,8 +97,9 @@ func launchQueue(ctx context.Context, m *master, n int) (time.Time, error) {
 // new name of every task the master Dropped (never launched: its offer was
 // rescinded, or accepted before the task arrived). As the Queue asks, it
 // hands the queue only the tasks still to launch: a task leaves the group
-// once it is seen with a status (a Queue forgets what it launched after a
-// minute, and would create again a task it is still given).
+// once the framework's cache holds it (a Queue forgets what it launched after
+// a minute, and would place again a task it is still given: under load a
+// task may wait longer than that for its first status).
 type relauncher struct {
 	key   string
 	queue *sdk.Queue
@@ -139,7 +140,8 @@ func (r *relauncher) onStatus(_ context.Context, t *v1alpha1.Task) {
 		r.attempts++
 		name := sdk.TaskName(t.Name, "r"+strconv.Itoa(r.attempts))
 		r.live[name], r.pending[name] = true, true
-	case r.pending[t.Name] && t.Status.State != "":
+	case r.pending[t.Name]:
+		// Seen: it exists, whether or not its agent wrote a status yet.
 		delete(r.pending, t.Name)
 	default:
 		return
