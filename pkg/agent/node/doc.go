@@ -22,9 +22,9 @@
 // --max-node-heartbeats-per-second, the master publishes a longer interval in
 // the ConfigMap meseta-system/meseta-node-heartbeat (v1alpha1
 // NodeHeartbeatConfigMap), which a beat reads every StatusInterval (from the
-// API server's watch cache) before it renews, and every 8 renewals while the
-// agent renews at its own pace (so that agents that registered before the
-// master published a pace slow down within minutes). An agent whose own
+// API server's watch cache) before it renews, and at least every 8 renewals
+// (the pace grows in steps while thousands of agents register: the early ones
+// slow down to the final pace within minutes). An agent whose own
 // Interval is shorter adopts it (Pace): the renewal that does carries the
 // stretched node timeout (annotation meseta.dev/node-timeout) and a
 // leaseDurationSeconds stretched as much, so the master never waits less than

@@ -155,9 +155,8 @@ func (h *Heartbeat) Start(ctx context.Context) error {
 // StatusInterval, and at once after renewals failed for longer than two
 // intervals (the master may have marked it Unknown meanwhile); between reads
 // the status last read or written tells whether an update is needed. The
-// master's pace is read as often (more often while the agent renews at its
-// own pace, see paceEvery), before the renewal, so that the renewal that
-// adopts a slower pace carries its node timeout.
+// master's pace is read as often or more (see paceEvery), before the renewal,
+// so that the renewal that adopts a slower pace carries its node timeout.
 func (h *Heartbeat) beat(ctx context.Context, force bool) error {
 	now := h.Clock.Now()
 	if h.renewed.IsZero() || now.Sub(h.renewed) > 2*h.interval() {
@@ -178,21 +177,19 @@ func (h *Heartbeat) beat(ctx context.Context, force bool) error {
 	return leaseErr
 }
 
-// ownPaceRecheck is how many of its own renewals an agent that renews at its
-// own pace makes between reads of the master's pace, when its status interval
-// is longer: in a cluster that grows past its budget (thousands of agents
-// registering at once, most before the master published a pace) the agents
-// slow down within a few minutes, not a whole status interval.
-const ownPaceRecheck = 8
+// paceRecheck is how many renewals an agent makes at most between reads of
+// the master's pace, when its status interval is longer: in a cluster that
+// grows past its budget (thousands of agents registering at once) the pace
+// grows in steps as they register, and an agent that read an early one (its
+// own, or a shorter stretch) slows down to the final one within minutes, not
+// a whole (stretched) status interval.
+const paceRecheck = 8
 
 // paceEvery is how long after the last read of the master's pace the agent
-// reads it again: every status interval, and sooner while it renews at its
-// own pace (see ownPaceRecheck).
+// reads it again: every status interval or every paceRecheck renewals,
+// whichever comes first.
 func (h *Heartbeat) paceEvery() time.Duration {
-	if h.stretched() {
-		return h.statusEvery
-	}
-	return min(h.statusEvery, ownPaceRecheck*h.Interval)
+	return min(h.statusEvery, paceRecheck*h.interval())
 }
 
 // syncStatus creates the node when it is missing and applies its status.

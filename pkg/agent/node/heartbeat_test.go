@@ -182,7 +182,8 @@ func TestHeartbeatAdoptsTheMastersPace(t *testing.T) {
 
 // TestHeartbeatAdoptsALaterPaceSoon: an agent that registered before the
 // master published a pace (thousands registering at once) reads it again
-// after ownPaceRecheck of its own renewals, not only every status interval.
+// after paceRecheck of its renewals, not only every status interval; and so
+// again when the master stretches the pace further.
 func TestHeartbeatAdoptsALaterPaceSoon(t *testing.T) {
 	ch := newCountingHeartbeat(t)
 	ch.StatusInterval = 5 * time.Minute
@@ -198,7 +199,7 @@ func TestHeartbeatAdoptsALaterPaceSoon(t *testing.T) {
 	if _, err := ch.Leases.CoreV1().ConfigMaps("meseta-system").Create(ctx, pace, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	for i := range ownPaceRecheck - 1 {
+	for i := range paceRecheck - 1 {
 		ch.beatAfter(t, 15*time.Second)
 		if got := ch.interval(); got != 15*time.Second {
 			t.Fatalf("renewal %d: interval %s, want its own 15s until the pace is read again", i+1, got)
@@ -206,11 +207,24 @@ func TestHeartbeatAdoptsALaterPaceSoon(t *testing.T) {
 	}
 	ch.beatAfter(t, 15*time.Second)
 	if got := ch.interval(); got != 50*time.Second {
-		t.Fatalf("interval %s after %d renewals, want the master's 50s", got, ownPaceRecheck)
+		t.Fatalf("interval %s after %d renewals, want the master's 50s", got, paceRecheck)
 	}
-	// Stretched, it reads the pace every status interval again.
-	if got := ch.paceEvery(); got != ch.statusEvery {
-		t.Fatalf("pace read every %s at the master's pace, want the status interval %s", got, ch.statusEvery)
+	// The cluster grew on: the master stretches the pace further, and the agent
+	// reads it within 8 renewals at the pace it has, well before its status
+	// interval (5m stretched to 16m40s).
+	pace.Data[v1alpha1.NodeHeartbeatIntervalKey], pace.Data[v1alpha1.NodeHeartbeatTimeoutKey] = "100s", "500s"
+	if _, err := ch.Leases.CoreV1().ConfigMaps("meseta-system").Update(ctx, pace, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for range paceRecheck - 1 {
+		ch.beatAfter(t, 50*time.Second)
+	}
+	if got := ch.interval(); got != 50*time.Second {
+		t.Fatalf("interval %s before the pace is read again, want 50s", got)
+	}
+	ch.beatAfter(t, 50*time.Second)
+	if got := ch.interval(); got != 100*time.Second {
+		t.Fatalf("interval %s after %d renewals at 50s, want the master's new 100s", got, paceRecheck)
 	}
 }
 
