@@ -142,9 +142,10 @@ type Controller struct {
 	rebuildMu sync.Mutex
 	touched   *touchedKeys // non-nil while the ledger is being rebuilt
 	revived   sync.Map     // framework key -> the spec.revive acted on (int64)
-	// creating holds the keys of the offers whose create is in flight: the
-	// audit leaves them alone (the API server answers NotFound until the
-	// create lands, which under load takes longer than two audits).
+	// creating holds the keys of the offers a cycle added to the ledger and
+	// has not finished creating (waiting for a worker, or their create in
+	// flight): the audit leaves them alone (the API server answers NotFound
+	// until the create lands, which under load takes longer than two audits).
 	creating sync.Map // ledger.Key -> struct{}
 
 	status *statusWriter

@@ -153,6 +153,8 @@ func (c *Controller) makeOffers(ctx context.Context, plan *allocator.Plan, now t
 			logger.V(1).Info("Offer not made", "offer", lo.Key, "reason", err.Error())
 			continue
 		}
+		// In flight from now, while it waits for a worker too (see creating).
+		c.creating.Store(lo.Key, struct{}{})
 		objs = append(objs, offerObject(&lo, po.Attributes, f.UID))
 	}
 	var made atomic.Int64
@@ -207,7 +209,6 @@ func offerObject(lo *ledger.Offer, attributes map[string]string, fwUID types.UID
 // ledger with the outcome. It reports whether the offer was created.
 func (c *Controller) createOffer(ctx context.Context, o *v1alpha1.Offer) bool {
 	key := client.ObjectKeyFromObject(o)
-	c.creating.Store(key, struct{}{})
 	defer c.creating.Delete(key)
 	err := c.api.Create(ctx, o, client.FieldOwner(FieldOwner))
 	switch {

@@ -305,15 +305,17 @@ func TestOffersAuditDropsStaleOffers(t *testing.T) {
 	g.Expect(o.Spec.Resources.Cpus.Cmp(resource.MustParse("2"))).To(BeZero())
 }
 
-// TestOffersAuditSparesOffersBeingCreated: an offer whose create takes longer
-// than two audits (a loaded API server) stays in the ledger: the audit does
-// not take the API server's NotFound, while the create is in flight, for an
-// offer gone, which would free the node's resources and offer them twice.
+// TestOffersAuditSparesOffersBeingCreated: offers whose create takes longer
+// than two audits (a loaded API server), in flight or waiting for a worker,
+// stay in the ledger: the audit does not take the API server's NotFound
+// meanwhile for offers gone, which would free the nodes' resources and offer
+// them twice.
 func TestOffersAuditSparesOffersBeingCreated(t *testing.T) {
 	g := NewWithT(t)
 	const slow = 1500 * time.Millisecond
 	env := startOffers(t, master.SchedulingOptions{}, nil, func(o *offers.Options) {
 		o.GCInterval = 100 * time.Millisecond
+		o.Workers = 1 // the second node's offer waits for the first's create
 		o.WrapClient = func(c client.WithWatch) client.WithWatch {
 			return interceptor.NewClient(c, interceptor.Funcs{
 				Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
@@ -326,13 +328,23 @@ func TestOffersAuditSparesOffersBeingCreated(t *testing.T) {
 		}
 	})
 	env.node("node-a", "cpus:2;mem:2Gi")
+	env.node("node-b", "cpus:2;mem:2Gi")
 	fw := env.framework("team-a", "analytics")
-	first := env.outstanding(fw, 1)[0]
+	first := env.outstanding(fw, 2)
 	g.Consistently(func(g Gomega) {
-		g.Expect(env.offersOf(fw, v1alpha1.OfferOutstanding)).To(HaveLen(1), "node-a offered once")
-		u, _ := env.ctl.Ledger().Node("node-a")
-		g.Expect(u.Offers).To(Equal(1), "the ledger holds the offer")
+		g.Expect(env.offersOf(fw, v1alpha1.OfferOutstanding)).To(HaveLen(2), "each node offered once")
+		for _, node := range []string{"node-a", "node-b"} {
+			u, _ := env.ctl.Ledger().Node(node)
+			g.Expect(u.Offers).To(Equal(1), "the ledger holds the offer of %s", node)
+		}
 	}, 3*slow, 50*time.Millisecond).Should(Succeed())
-	g.Expect(env.offersOf(fw, v1alpha1.OfferOutstanding)[0].Name).To(Equal(first.Name))
+	names := func(offers []v1alpha1.Offer) []string {
+		var out []string
+		for _, o := range offers {
+			out = append(out, o.Name)
+		}
+		return out
+	}
+	g.Expect(names(env.offersOf(fw, v1alpha1.OfferOutstanding))).To(Equal(names(first)))
 	g.Expect(env.ctl.Ledger().Check()).To(Succeed())
 }
