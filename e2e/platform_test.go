@@ -27,6 +27,8 @@ func TestPlatformServices(t *testing.T) {
 		g.Expect(c.kubectl("get", "--raw", "/readyz?verbose")).To(ContainSubstring("poststarthook/meseta-bootstrap ok"))
 		metrics := c.kubectl("get", "--raw", "/metrics")
 		g.Expect(metrics).To(ContainSubstring("apiserver_request_total"))
+		g.Expect(metrics).To(ContainSubstring("\nmeseta_allocator_offers_outstanding "), "the allocator's metrics are the master's")
+		g.Expect(metrics).To(ContainSubstring("\nmeseta_binding_tasks_bound_total "), "and the binder's")
 		g.Expect(metrics).To(ContainSubstring("\ngo_gc_gomemlimit_bytes 3.221225472e+09\n"), "--memory-limit 3Gi is the runtime's soft limit")
 		g.Expect(metrics).To(ContainSubstring("\ngo_gc_gogc_percent 300\n"), "under a soft limit far above the live heap the collector lets it grow to four times what is live")
 		g.Expect(c.kubectl("get", "--raw", "/openapi/v3")).To(ContainSubstring("apis/meseta.dev/v1alpha1"))

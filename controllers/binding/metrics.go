@@ -2,6 +2,7 @@ package binding
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/component-base/metrics/legacyregistry"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
@@ -20,6 +21,10 @@ var (
 	})
 )
 
+// The binder's metrics go to controller-runtime's registry and to the API
+// server's, which serves them on the master's /metrics.
 func init() {
-	ctrlmetrics.Registry.MustRegister(metricsAccepted, metricsBound, metricsDropped, metricsAdmitted)
+	all := []prometheus.Collector{metricsAccepted, metricsBound, metricsDropped, metricsAdmitted}
+	ctrlmetrics.Registry.MustRegister(all...)
+	legacyregistry.RawMustRegister(all...)
 }

@@ -2,6 +2,8 @@ package binding
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -45,14 +47,15 @@ func (s *sweeper) sweep(ctx context.Context) {
 		return
 	}
 	now := s.b.opts.Clock.Now()
+	var stuck stuckTasks
+	defer func() { stuck.log(ctx) }()
 	for i := range list.Items {
 		t := &list.Items[i]
 		if !pending(t) {
 			continue
 		}
 		if waited := now.Sub(s.b.firstSeen(t)); waited > stuckAfter {
-			log.FromContext(ctx).Info("Task still waiting to be bound; deciding it again",
-				"task", client.ObjectKeyFromObject(t), "offers", t.Spec.Offers, "waited", waited.Round(time.Second))
+			stuck.add(t, waited)
 		}
 		select {
 		case s.events <- event.TypedGenericEvent[*v1alpha1.Task]{Object: t}:
@@ -60,4 +63,30 @@ func (s *sweeper) sweep(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// stuckTasks gathers, over one sweep, the tasks that waited longer than
+// stuckAfter to be bound, for one log line: under load a launch's tasks
+// arrive slowly and thousands may wait at once.
+type stuckTasks struct {
+	count   int
+	longest time.Duration
+	first   []string // "namespace/name on offers", the first few
+}
+
+func (s *stuckTasks) add(t *v1alpha1.Task, waited time.Duration) {
+	const most = 5
+	s.count++
+	s.longest = max(s.longest, waited)
+	if len(s.first) < most {
+		s.first = append(s.first, fmt.Sprintf("%s/%s on %s", t.Namespace, t.Name, strings.Join(t.Spec.Offers, ",")))
+	}
+}
+
+func (s *stuckTasks) log(ctx context.Context) {
+	if s.count == 0 {
+		return
+	}
+	log.FromContext(ctx).Info("Tasks still waiting to be bound; deciding them again",
+		"tasks", s.count, "longestWait", s.longest.Round(time.Second), "first", s.first)
 }

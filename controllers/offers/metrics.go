@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/component-base/metrics/legacyregistry"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"meseta.dev/meseta/pkg/ledger"
@@ -30,8 +31,9 @@ var (
 	theMetrics  *metrics
 )
 
-// newMetrics returns the metrics, registered with controller-runtime's
-// registry once per process.
+// newMetrics returns the metrics, registered once per process with
+// controller-runtime's registry and with the API server's, which serves them
+// on the master's /metrics.
 func newMetrics() *metrics {
 	metricsOnce.Do(func() {
 		buckets := prometheus.ExponentialBuckets(0.0005, 2, 16)
@@ -67,7 +69,9 @@ func newMetrics() *metrics {
 				Help: "Offers the ledger held as outstanding that the API server did not (closed or gone), dropped by the audit.",
 			}),
 		}
-		ctrlmetrics.Registry.MustRegister(m.cycle, m.allocation, m.made, m.closed, m.outstanding, m.tasks, m.statusWrites, m.violations, m.auditDropped)
+		all := []prometheus.Collector{m.cycle, m.allocation, m.made, m.closed, m.outstanding, m.tasks, m.statusWrites, m.violations, m.auditDropped}
+		ctrlmetrics.Registry.MustRegister(all...)
+		legacyregistry.RawMustRegister(all...)
 		theMetrics = m
 	})
 	return theMetrics

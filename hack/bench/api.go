@@ -124,9 +124,10 @@ func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duratio
 		Unit: "tasks/s", Note: fmt.Sprintf("%d Running in %.0fs %s", running, lastRunning.Sub(start).Seconds(), note)})
 	reportLatencies(env, rec, params, "during the launch", false)
 	reportCosts(ctx, env, m, "api", params, running, lastRunning.Sub(start), launchWrites, launchFsyncs)
-	// The launch's last writes may still wait in the master's queues: the
-	// steady window starts once they are served.
-	settled := m.settle(ctx, 2*time.Minute)
+	// The launch's last writes may still wait in the master's queues, and
+	// the offers of the nodes it left free are still outstanding: the steady
+	// window starts once the writes are served and the offers rescinded.
+	settled := m.settle(ctx, 3*time.Minute)
 	rec.start()
 	masterBefore, _ := m.cpuSeconds()
 	selfBefore, _ := processCPUSeconds(os.Getpid())

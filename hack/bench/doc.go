@@ -29,8 +29,9 @@
 //     agent; the frameworks', each as its service account; and a prober's,
 //     as an ordinary user: nobody exempt from the master's priority and
 //     fairness) made during the launch and, apart, in a steady minute once
-//     all run and the master's queues are empty (the one held to the
-//     target), each p99 with every source's figure, and the CPU the master
+//     all run, the master's queues are empty and no offer is outstanding
+//     (every framework suppressed them; at most 3 minutes; the one held to
+//     the target), each p99 with every source's figure, and the CPU the master
 //     and the nodes and frameworks used in that minute; the master's RSS and
 //     the etcd database size at the end. Its parameters say the masters'
 //     --memory-limit;

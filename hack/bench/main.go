@@ -14,6 +14,7 @@ import (
 	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
+	"k8s.io/klog/v2/textlogger"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
@@ -60,15 +61,25 @@ func main() {
 	out := flag.String("out", filepath.Join(bin, "bench.json"), "where to write the JSON report")
 	flag.BoolVar(&e.short, "short", os.Getenv("BENCH_SHORT") != "", "run small sizes only (default: $BENCH_SHORT set)")
 	flag.BoolVar(&e.timeline, "timeline", false, "print each launch's per-second counts of tasks created, bound and Running")
-	flag.StringVar(&e.profiles, "profiles", "", "a directory to write the master's CPU profile of each launch to (30s from the launch), its heap profile at the end of the api scenario, and every master's log")
+	flag.StringVar(&e.profiles, "profiles", "", "a directory to write the master's CPU profile of each launch to (30s from the launch), its heap profile at the end of the api scenario, every master's log and the frameworks' log (frameworks.log)")
 	flag.StringVar(&e.memoryLimit, "memory-limit", "3584Mi", "the --memory-limit of every master the scenarios start (empty: the master's default, none on a machine without a cgroup limit)")
 	flag.StringVar(&e.meseta, "meseta", filepath.Join(bin, "meseta"), "the meseta binary")
 	flag.StringVar(&e.runc, "runc", filepath.Join(bin, "runc"), "the runc binary")
 	flag.StringVar(&e.images, "images", filepath.Join(bin, "images"), "the test images (make images)")
 	flag.Parse()
-	// The libraries' logs stay out of the table.
+	// The libraries' logs stay out of the table; with -profiles the
+	// frameworks' own log (launch failures, errors) goes beside the masters'.
 	klog.SetLogger(logr.Discard())
 	ctrllog.SetLogger(logr.Discard())
+	if e.profiles != "" {
+		f, err := os.Create(filepath.Join(e.profiles, "frameworks.log"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		ctrllog.SetLogger(textlogger.NewLogger(textlogger.NewConfig(textlogger.Output(f))))
+	}
 	rest.SetDefaultWarningHandler(rest.NoWarnings{})
 
 	selected, err := selectScenarios(*only)

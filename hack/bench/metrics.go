@@ -96,19 +96,24 @@ func (m *master) eachSample(ctx context.Context, visit func(name string, labels 
 	return nil
 }
 
-// queuedRequests reads the master's apiserver_flowcontrol_current_inqueue_requests:
-// how many requests wait in its priority levels' queues now.
-func (m *master) queuedRequests(ctx context.Context) (float64, error) {
-	var queued float64
-	err := m.eachSample(ctx, func(name string, _ map[string]string, value float64) {
-		if name == "apiserver_flowcontrol_current_inqueue_requests" {
+// backlog reads what the master still has to work through: the requests
+// waiting in its priority levels' queues
+// (apiserver_flowcontrol_current_inqueue_requests) and its outstanding
+// offers (meseta_allocator_offers_outstanding; once every framework has
+// suppressed offers, each is rescinded and deleted, a few writes apiece).
+func (m *master) backlog(ctx context.Context) (queued, offers float64, err error) {
+	err = m.eachSample(ctx, func(name string, _ map[string]string, value float64) {
+		switch name {
+		case "apiserver_flowcontrol_current_inqueue_requests":
 			queued += value
+		case "meseta_allocator_offers_outstanding":
+			offers += value
 		}
 	})
-	return queued, err
+	return queued, offers, err
 }
 
-// settle waits until no request waited in the master's queues at three reads
+// settle waits until the master has no backlog (see backlog) at three reads
 // a second apart, or until max passed, and returns how long it waited.
 func (m *master) settle(ctx context.Context, max time.Duration) time.Duration {
 	start := time.Now()
@@ -118,7 +123,7 @@ func (m *master) settle(ctx context.Context, max time.Duration) time.Duration {
 			return time.Since(start)
 		case <-time.After(time.Second):
 		}
-		if q, err := m.queuedRequests(ctx); err == nil && q == 0 {
+		if q, o, err := m.backlog(ctx); err == nil && q == 0 && o == 0 {
 			calm++
 		} else {
 			calm = 0

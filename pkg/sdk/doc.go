@@ -35,8 +35,12 @@
 // for one of its objects without copying them, and EnqueueByAnnotationAfter
 // turns a burst of task changes into one reconcile of their owner. Queue is a
 // ready-made Scheduler for frameworks that keep a list of tasks to launch: it
-// places them on offers, declines the rest, and suppresses offers while it has
-// nothing to launch.
+// places them on offers (at most MaxLaunchTasks on a node at once), declines
+// the rest, and suppresses offers while it has nothing to launch.
+//
+// The Driver never creates a task it knows to exist (its cache shows it, or
+// it created it): such a task is left out of its launch and of the size the
+// launch announces, so the master does not wait for it.
 //
 // Usage:
 //

@@ -24,6 +24,9 @@ const (
 	// createdWait is how long a pass waits for the cache to show tasks the
 	// driver created, so that the scheduler reads its own launches.
 	createdWait = 5 * time.Second
+	// createdMemory is how long the driver remembers a task it created that
+	// its cache does not show yet, so as not to create it again.
+	createdMemory = claimTTL
 )
 
 // LaunchErrorHandler is implemented by a Scheduler that wants to know when a
@@ -36,7 +39,7 @@ type LaunchErrorHandler interface {
 // deliverOffers calls ResourceOffers with the outstanding offers the scheduler
 // has not acted on yet, and applies its decisions.
 func (d *Driver) deliverOffers(ctx context.Context, obj *v1alpha1.Framework) error {
-	if wait := d.pendingCreates(ctx); wait > 0 {
+	if wait := d.pendingCreates(ctx, d.cache); wait > 0 {
 		return waitError(wait)
 	}
 	offers, err := d.outstanding(ctx)
@@ -56,19 +59,33 @@ func (d *Driver) deliverOffers(ctx context.Context, obj *v1alpha1.Framework) err
 }
 
 // pendingCreates returns how long to wait for the cache to show the tasks the
-// driver created; zero when it shows them all, or they are too old to wait for.
-func (d *Driver) pendingCreates(ctx context.Context) time.Duration {
+// driver created; zero when it shows them all, or they are too old to wait
+// for. Tasks it stops waiting for are still remembered (createdMemory), so
+// that a launch does not create them again.
+func (d *Driver) pendingCreates(ctx context.Context, cache client.Reader) time.Duration {
 	now := d.now()
+	var wait time.Duration
 	for name, at := range d.created {
 		t := &v1alpha1.Task{}
-		err := d.cache.Get(ctx, client.ObjectKey{Namespace: d.fw.Namespace, Name: name}, t)
-		if err == nil || now.Sub(at) > createdWait {
+		err := cache.Get(ctx, client.ObjectKey{Namespace: d.fw.Namespace, Name: name}, t)
+		switch {
+		case err == nil || now.Sub(at) > createdMemory:
 			delete(d.created, name)
-			continue
+		case now.Sub(at) <= createdWait:
+			wait = 20 * time.Millisecond
 		}
-		return 20 * time.Millisecond
 	}
-	return 0
+	return wait
+}
+
+// exists reports whether the driver knows that a task of this name exists:
+// its cache showed it (and not its deletion), or the driver created it.
+func (d *Driver) exists(name string) bool {
+	if _, ok := d.known[name]; ok {
+		return true
+	}
+	_, ok := d.created[name]
+	return ok
 }
 
 // outstanding returns the framework's outstanding offers, sorted by name, less
@@ -210,20 +227,34 @@ func normalize(dec Decision) Decision {
 // launchAll creates the tasks of every launch, concurrently, and reports for
 // each launch whether any of its tasks was created, so that its offers are
 // spoken for.
+//
+// A task the driver knows to exist is left out of its launch, and out of the
+// size the launch announces: its create could only fail (AlreadyExists), and
+// the master would wait for it, holding the offers, before binding the rest.
+// A scheduler hands over such a task when its own bookkeeping lags the
+// driver's (the SDK's Queue forgets a launch after a while).
 func (d *Driver) launchAll(ctx context.Context, obj *v1alpha1.Framework, launches []Launch) []bool {
 	type create struct {
 		launch int
 		task   *v1alpha1.Task
 		err    error
 	}
+	logger := log.FromContext(ctx)
 	var creates []create
 	for i, l := range launches {
+		tasks := make([]*v1alpha1.Task, 0, len(l.Tasks))
 		for j := range l.Tasks {
-			creates = append(creates, create{launch: i, task: d.prepare(obj, &l.Tasks[j], l.Offers, len(l.Tasks))})
+			if d.exists(l.Tasks[j].Name) {
+				logger.V(1).Info("Not launching a task that exists already", "task", l.Tasks[j].Name, "offers", l.Offers)
+				continue
+			}
+			tasks = append(tasks, &l.Tasks[j])
+		}
+		for _, t := range tasks {
+			creates = append(creates, create{launch: i, task: d.prepare(obj, t, l.Offers, len(tasks))})
 		}
 	}
 	concurrently(len(creates), func(k int) { creates[k].err = d.c.Create(ctx, creates[k].task) })
-	logger := log.FromContext(ctx)
 	ok := make([]bool, len(launches))
 	for _, c := range creates {
 		t, offers := c.task, launches[c.launch].Offers

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"meseta.dev/meseta/apis/v1alpha1"
@@ -17,9 +18,17 @@ const (
 	// DefaultIdleRefuseSeconds is how long a Queue with nothing to launch
 	// refuses the offers it declines.
 	DefaultIdleRefuseSeconds int32 = 60
+	// DefaultMaxLaunchTasks is the most tasks a Queue launches on one node's
+	// offers at once: a launch's tasks are created ApplyConcurrency at a time,
+	// and the master binds them once all are there, so a larger launch waits
+	// for several rounds of creates; under load the master may bind before
+	// the last arrive, and drop those. What the launch leaves of the node is
+	// offered again at once.
+	DefaultMaxLaunchTasks = ApplyConcurrency
 	// launchedTTL is how long a Queue skips a task it launched while the
 	// framework still asks for it (its cache has not seen the task yet).
-	launchedTTL = time.Minute
+	// Under load a create can take most of a minute.
+	launchedTTL = 2 * time.Minute
 )
 
 // QueueOptions tune a Queue.
@@ -31,6 +40,10 @@ type QueueOptions struct {
 	// to launch; the Queue suppresses offers then, and revives when tasks come.
 	// Defaults to DefaultIdleRefuseSeconds.
 	IdleRefuseSeconds int32
+	// MaxLaunchTasks is the most tasks launched on one node's offers at once
+	// (the rest wait for the node's next offer). Defaults to
+	// DefaultMaxLaunchTasks; negative for no limit.
+	MaxLaunchTasks int
 	// OnStatus, when set, is called with every task status update.
 	OnStatus func(ctx context.Context, task *v1alpha1.Task)
 }
@@ -52,6 +65,7 @@ type Queue struct {
 	unplaced map[string]string    // why the group's next task was not placed
 	driver   *Driver
 	idle     bool // offers suppressed for want of tasks
+	clock    clock.WithDelayedExecution
 }
 
 // NewQueue returns an empty Queue.
@@ -62,7 +76,10 @@ func NewQueue(opts QueueOptions) *Queue {
 	if opts.IdleRefuseSeconds == 0 {
 		opts.IdleRefuseSeconds = DefaultIdleRefuseSeconds
 	}
-	return &Queue{opts: opts, groups: map[string]Group{}, launched: map[string]time.Time{}, unplaced: map[string]string{}}
+	if opts.MaxLaunchTasks == 0 {
+		opts.MaxLaunchTasks = DefaultMaxLaunchTasks
+	}
+	return &Queue{opts: opts, clock: clock.RealClock{}, groups: map[string]Group{}, launched: map[string]time.Time{}, unplaced: map[string]string{}}
 }
 
 // Set replaces the tasks to launch of the group key; a Group without tasks
@@ -96,7 +113,7 @@ func (q *Queue) Delete(key string) { q.Set(key, Group{}) }
 func (q *Queue) Waiting() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.waitingLocked(time.Now())
+	return q.waitingLocked(q.clock.Now())
 }
 
 // Unplaced says why the next task of group key found no node in the last
@@ -111,7 +128,7 @@ func (q *Queue) Unplaced(key string) string {
 func (q *Queue) Registered(_ context.Context, d *Driver, _ *v1alpha1.Framework) {
 	q.mu.Lock()
 	q.driver = d
-	q.idle = q.waitingLocked(time.Now()) == 0
+	q.idle = q.waitingLocked(q.clock.Now()) == 0
 	idle := q.idle
 	q.mu.Unlock()
 	if idle {
@@ -124,9 +141,9 @@ func (q *Queue) Registered(_ context.Context, d *Driver, _ *v1alpha1.Framework) 
 // ResourceOffers places the waiting tasks on offers.
 func (q *Queue) ResourceOffers(ctx context.Context, d *Driver, offers []v1alpha1.Offer) []Decision {
 	q.mu.Lock()
-	now := time.Now()
+	now := q.clock.Now()
 	groups := q.pendingLocked(now)
-	res := plan(groups, GroupByNode(offers), q.opts.RefuseSeconds, q.opts.IdleRefuseSeconds)
+	res := plan(groups, GroupByNode(offers), q.opts)
 	for _, name := range res.launched {
 		q.launched[name] = now
 	}
@@ -142,6 +159,11 @@ func (q *Queue) ResourceOffers(ctx context.Context, d *Driver, offers []v1alpha1
 		log.FromContext(ctx).V(1).Info("Planned launches", "launched", len(res.launched), "waiting", res.waiting, "offers", len(offers))
 	}
 	q.updateSuppression(d)
+	if len(res.launched) > 0 {
+		// Launches the framework never sees are forgotten silently after
+		// launchedTTL: their tasks wait again, so offers must flow again.
+		q.clock.AfterFunc(launchedTTL+time.Second, func() { go q.updateSuppression(d) })
+	}
 	return res.decisions
 }
 
@@ -164,7 +186,7 @@ func (q *Queue) LaunchFailed(_ context.Context, d *Driver, task *v1alpha1.Task, 
 // when tasks wait after a suppression.
 func (q *Queue) updateSuppression(d *Driver) {
 	q.mu.Lock()
-	waiting := q.waitingLocked(time.Now())
+	waiting := q.waitingLocked(q.clock.Now())
 	wasIdle := q.idle
 	q.idle = waiting == 0
 	q.mu.Unlock()

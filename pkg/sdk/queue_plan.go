@@ -48,11 +48,12 @@ type planResult struct {
 
 // plan places the groups' tasks on the nodes' offers: round-robin over the
 // groups (in the order given), each placing its next task on the first node,
-// in order, where it fits and keeps the group's constraints; a group whose
-// next task fits nowhere stops. Nodes that got tasks are launched on; the
-// others are declined for refuseWaiting seconds while tasks wait, or
-// refuseIdle when all were placed.
-func plan(groups []keyedGroup, nodes []*NodeOffers, refuseWaiting, refuseIdle int32) planResult {
+// in order, where it fits, keeps the group's constraints and has fewer than
+// opts.MaxLaunchTasks tasks (when positive); a group whose next task fits
+// nowhere stops. Nodes that got tasks are launched on; the others are
+// declined for opts.RefuseSeconds while tasks wait, or opts.IdleRefuseSeconds
+// when all were placed.
+func plan(groups []keyedGroup, nodes []*NodeOffers, opts QueueOptions) planResult {
 	res := planResult{unplaced: map[string]string{}}
 	next := make([]int, len(groups))
 	placed := make([][]Placement, len(groups))
@@ -66,7 +67,7 @@ func plan(groups []keyedGroup, nodes []*NodeOffers, refuseWaiting, refuseIdle in
 			if blocked[i] || next[i] >= len(g.Tasks) {
 				continue
 			}
-			n, t, why := placeOne(g.Group, g.Tasks[next[i]], nodes, placed[i])
+			n, t, why := placeOne(g.Group, g.Tasks[next[i]], nodes, placed[i], opts.MaxLaunchTasks)
 			if n == nil {
 				blocked[i] = true
 				res.unplaced[g.key] = why
@@ -86,9 +87,9 @@ func plan(groups []keyedGroup, nodes []*NodeOffers, refuseWaiting, refuseIdle in
 	for i, g := range groups {
 		res.waiting += len(g.Tasks) - next[i]
 	}
-	refuse := refuseIdle
+	refuse := opts.IdleRefuseSeconds
 	if res.waiting > 0 {
-		refuse = refuseWaiting
+		refuse = opts.RefuseSeconds
 	}
 	for _, n := range nodes {
 		res.decisions = append(res.decisions, n.Decisions(Seconds(refuse))...)
@@ -96,14 +97,16 @@ func plan(groups []keyedGroup, nodes []*NodeOffers, refuseWaiting, refuseIdle in
 	return res
 }
 
-// placeOne finds the first node for task t of group g: the task as it will be
-// launched there (with its ports) and the node; or nil and why none fits.
-// The reasons are worked out only when no node fits: a round places many
-// tasks on nodes that are full for most of them.
-func placeOne(g Group, t v1alpha1.Task, nodes []*NodeOffers, placed []Placement) (*NodeOffers, v1alpha1.Task, string) {
+// placeOne finds the first node for task t of group g that has fewer than
+// maxTasks tasks (when positive): the task as it will be launched there (with
+// its ports) and the node; or nil and why none fits. The reasons are worked
+// out only when no node fits: a round places many tasks on nodes that are
+// full for most of them.
+func placeOne(g Group, t v1alpha1.Task, nodes []*NodeOffers, placed []Placement, maxTasks int) (*NodeOffers, v1alpha1.Task, string) {
 	if len(nodes) == 0 {
 		return nil, t, "no offers"
 	}
+	atLimit := func(n *NodeOffers) bool { return maxTasks > 0 && len(n.Tasks) >= maxTasks }
 	// Without ports to pick, the task's resources are the same on every node.
 	var want *resources.Vector
 	if g.Ports <= 0 {
@@ -112,7 +115,7 @@ func placeOne(g Group, t v1alpha1.Task, nodes []*NodeOffers, placed []Placement)
 		}
 	}
 	for _, n := range nodes {
-		if want != nil && !want.Fits(n.Free) {
+		if atLimit(n) || (want != nil && !want.Fits(n.Free)) {
 			continue // full: why is worked out only if no node fits
 		}
 		if cand, err := fitOn(g, t, n, placed); err == nil {
@@ -121,7 +124,9 @@ func placeOne(g Group, t v1alpha1.Task, nodes []*NodeOffers, placed []Placement)
 	}
 	var reasons []string
 	for _, n := range nodes {
-		if _, err := fitOn(g, t, n, placed); err != nil {
+		if atLimit(n) {
+			reasons = append(reasons, fmt.Sprintf("%s: a launch carries at most %d tasks, the rest wait for its next offer", n.Node, maxTasks))
+		} else if _, err := fitOn(g, t, n, placed); err != nil {
 			reasons = append(reasons, err.Error())
 		}
 	}

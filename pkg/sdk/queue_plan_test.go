@@ -96,7 +96,7 @@ func TestPlan(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
-			res := plan(tt.groups, GroupByNode(offers), 5, 60)
+			res := plan(tt.groups, GroupByNode(offers), QueueOptions{RefuseSeconds: 5, IdleRefuseSeconds: 60})
 			launched, declined := summarizeDecisions(res.decisions)
 			g.Expect(launched).To(Equal(tt.wantLaunched))
 			g.Expect(declined).To(Equal(tt.wantDeclined))
@@ -117,7 +117,7 @@ func TestPlanPorts(t *testing.T) {
 	grp := group("web", 2, "cpus:0.1")
 	grp.Ports = 2
 	grp.Tasks[0].Spec.Resources.Ports = []v1alpha1.PortRange{{Begin: 31001, End: 31001}} // names one itself
-	res := plan([]keyedGroup{grp}, GroupByNode(offers), 5, 60)
+	res := plan([]keyedGroup{grp}, GroupByNode(offers), QueueOptions{RefuseSeconds: 5, IdleRefuseSeconds: 60})
 	g.Expect(res.launched).To(Equal([]string{"web-a"}))
 	l := res.decisions[0].(Launch)
 	task := l.Tasks[0]
@@ -191,7 +191,7 @@ func BenchmarkPlan(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		res := plan([]keyedGroup{g}, GroupByNode(offers), 5, 60)
+		res := plan([]keyedGroup{g}, GroupByNode(offers), QueueOptions{RefuseSeconds: 5, IdleRefuseSeconds: 60})
 		if len(res.launched) != tasks {
 			b.Fatalf("placed %d tasks, want %d", len(res.launched), tasks)
 		}

@@ -130,6 +130,7 @@ func (d *Driver) deliver(ctx context.Context, t *v1alpha1.Task, force bool) {
 
 // removed forgets a task that is gone and tells the scheduler.
 func (d *Driver) removed(ctx context.Context, name string) {
+	delete(d.created, name)
 	last, ok := d.known[name]
 	if !ok {
 		return
