@@ -21,6 +21,16 @@ import (
 func TestPlatformServices(t *testing.T) {
 	c := startMaster(t, "--memory-limit", "3Gi")
 
+	t.Run("ready means the admission policies are enforced", func(t *testing.T) {
+		g := NewWithT(t)
+		// The first request after /readyz: the readiness policy, applied
+		// last, refuses its probe already (and so every policy before it).
+		out, err := c.kubectlErr("-n", "meseta-system", "create", "configmap", "meseta-admission-probe", "--dry-run=server")
+		g.Expect(err).To(HaveOccurred())
+		g.Expect(out).To(ContainSubstring("refused by the admission policies' readiness probe"))
+		g.Expect(c.kubectl("-n", "meseta-system", "create", "configmap", "another", "--dry-run=server")).To(ContainSubstring("created (server dry run)"), "it refuses nothing else")
+	})
+
 	t.Run("livez, readyz and metrics", func(t *testing.T) {
 		g := NewWithT(t)
 		g.Expect(c.kubectl("get", "--raw", "/livez")).To(Equal("ok"))

@@ -142,9 +142,10 @@ const MaxRequestBodyBytes = 3 << 20
 // default when --audit-log is set and the file does not exist.
 const auditPolicyFile = "audit-policy.yaml"
 
-// bootstrap installs the CRDs, creates the system namespace and applies the
-// RBAC roles, admission policies and priority levels. It runs as a post-start
-// hook of the API server, so /readyz reports ready only after it.
+// bootstrap installs the CRDs, creates the system namespace, applies the
+// RBAC roles, admission policies and priority levels, and waits until the
+// API server enforces the policies. It runs as a post-start hook of the API
+// server, so /readyz reports ready only after it.
 func (m *Master) bootstrap(ctx context.Context, loopback *rest.Config) error {
 	if m.Config.CRDs != nil {
 		crds, err := m.Config.CRDs()
@@ -166,8 +167,12 @@ func (m *Master) bootstrap(ctx context.Context, loopback *rest.Config) error {
 	if err := security.Install(ctx, loopback); err != nil {
 		return fmt.Errorf("failed to install RBAC and admission policies: %w", err)
 	}
-	return nil
+	return security.WaitForAdmissionPolicies(ctx, loopback, SystemNamespace, admissionReadyTimeout)
 }
+
+// admissionReadyTimeout bounds the wait for the admission policies to be
+// enforced at start (they are, normally, within a second or two).
+const admissionReadyTimeout = time.Minute
 
 // writeAdminKubeconfig writes the admin kubeconfig into the data dir.
 func (m *Master) writeAdminKubeconfig() error {
