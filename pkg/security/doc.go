@@ -6,11 +6,13 @@
 // The master calls Install from its bootstrap post-start hook, so every start
 // applies the manifests embedded in meseta.dev/meseta/config/rbac and
 // meseta.dev/meseta/config/policy (server-side apply, field manager
-// "meseta-master"), and /readyz waits for them:
+// "meseta-master"), then WaitForAdmissionPolicies, so that /readyz waits
+// until the admission policies are enforced, not only written:
 //
 //	if err := security.Install(ctx, loopback); err != nil {
 //		return err
 //	}
+//	return security.WaitForAdmissionPolicies(ctx, loopback, "meseta-system", time.Minute)
 //
 // Identities:
 //   - agents are users meseta:node:<node> in group meseta:nodes (NodeUser). An

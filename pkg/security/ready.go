@@ -21,9 +21,9 @@ const admissionProbe = "meseta-admission-probe"
 // WaitForAdmissionPolicies waits until the API server enforces the
 // admission policies Install applied: the admission plugin loads policies a
 // moment after they are written, and until then they let every request
-// through. It asks for a dry-run create of the probe ConfigMap in
-// namespace (meseta-system) until the last policy refuses it (the plugin then holds that
-// policy and every one applied before it), for at most timeout.
+// through. It asks for a dry-run create of the probe ConfigMap in namespace
+// (meseta-system) until the last policy refuses it (the plugin then holds
+// that policy and every one applied before it), for at most timeout.
 func WaitForAdmissionPolicies(ctx context.Context, cfg *rest.Config, namespace string, timeout time.Duration) error {
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
