@@ -98,7 +98,7 @@ func launchQueue(ctx context.Context, m *master, n int) (time.Time, error) {
 // rescinded, or accepted before the task arrived). As the Queue asks, it
 // hands the queue only the tasks still to launch: a task leaves the group
 // once the framework's cache holds it (a Queue forgets what it launched after
-// a minute, and would place again a task it is still given: under load a
+// two minutes, and would place again a task it is still given: under load a
 // task may wait longer than that for its first status).
 type relauncher struct {
 	key   string

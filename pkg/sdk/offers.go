@@ -61,18 +61,23 @@ func (d *Driver) deliverOffers(ctx context.Context, obj *v1alpha1.Framework) err
 // pendingCreates returns how long to wait for the cache to show the tasks the
 // driver created; zero when it shows them all, or they are too old to wait
 // for. Tasks it stops waiting for are still remembered (createdMemory), so
-// that a launch does not create them again.
+// that a launch does not create them again, until the task's delivery (see
+// deliver) or its age forgets them; the cache is read only for those still
+// waited for.
 func (d *Driver) pendingCreates(ctx context.Context, cache client.Reader) time.Duration {
 	now := d.now()
 	var wait time.Duration
 	for name, at := range d.created {
-		t := &v1alpha1.Task{}
-		err := cache.Get(ctx, client.ObjectKey{Namespace: d.fw.Namespace, Name: name}, t)
-		switch {
-		case err == nil || now.Sub(at) > createdMemory:
+		switch age := now.Sub(at); {
+		case age > createdMemory:
 			delete(d.created, name)
-		case now.Sub(at) <= createdWait:
-			wait = 20 * time.Millisecond
+		case age <= createdWait:
+			t := &v1alpha1.Task{}
+			if err := cache.Get(ctx, client.ObjectKey{Namespace: d.fw.Namespace, Name: name}, t); err == nil {
+				delete(d.created, name)
+			} else {
+				wait = 20 * time.Millisecond
+			}
 		}
 	}
 	return wait
