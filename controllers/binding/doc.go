@@ -15,7 +15,7 @@
 // them one by one, so the binder waits until no new task of the group
 // appeared for BatchWindow (25ms), or, when the tasks carry
 // v1alpha1.LaunchTasksAnnotation, until all of them are there (at most
-// MaxBatchWait, 30s, after the last of them appeared). A task that
+// MaxBatchWait, a minute, after the last of them appeared). A task that
 // arrives after its offers were accepted for others is dropped, as in Mesos.
 //
 // Applying a decision is crash-safe and settles races by optimistic
