@@ -20,6 +20,8 @@ import (
 	"k8s.io/klog/v2"
 	controlplane "k8s.io/kubernetes/pkg/controlplane/apiserver/samples/generic/server"
 	authzmodes "k8s.io/kubernetes/pkg/kubeapiserver/authorizer/modes"
+
+	"meseta.dev/meseta/pkg/apiserver/crdstorage"
 )
 
 func init() {
@@ -133,6 +135,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	config, err := controlplane.NewConfig(completed)
 	if err != nil {
 		return nil, fmt.Errorf("failed to configure the API server: %w", err)
+	}
+	if getter := config.APIExtensions.ExtraConfig.CRDRESTOptionsGetter; getter != nil {
+		config.APIExtensions.ExtraConfig.CRDRESTOptionsGetter = crdstorage.DeepWatchQueues(getter)
 	}
 	completedConfig, err := config.Complete()
 	if err != nil {
