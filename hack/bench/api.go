@@ -119,7 +119,7 @@ func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duratio
 	if !ok {
 		note, lastRunning = fmt.Sprintf("only %d Running after 30 minutes", running), time.Now()
 	}
-	printTimeline(env, tr, params, start)
+	printTimeline(env, tr, "api", params, start)
 	env.report.add(Row{Scenario: "api", Params: params, Measure: "placed and Running", Value: float64(running) / lastRunning.Sub(start).Seconds(),
 		Unit: "tasks/s", Note: fmt.Sprintf("%d Running in %.0fs %s", running, lastRunning.Sub(start).Seconds(), note)})
 	reportLatencies(env, rec, params, "during the launch", false)

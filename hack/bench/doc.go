@@ -47,9 +47,10 @@
 //
 // Each launch also reports what it cost the master: its mutating API calls
 // per task, the embedded etcd's WAL fsyncs and the CPU the master and this
-// process spent per task. -timeline adds, per launch, the calls by resource
-// and verb, a per-second count of tasks created, bound and Running, and the
-// tasks dropped (their framework launched them again) by reason; -profiles
+// process spent per task, and how many tasks were dropped (their framework
+// launched them again), by reason. -timeline adds, per launch, the calls by
+// resource and verb, a per-second count of tasks created, bound and Running,
+// and a few dropped tasks' messages; -profiles
 // DIR writes the master's CPU profile of the first 30s of each launch there
 // (go tool pprof -top FILE), and, for the api scenario, of the first 30s of
 // its steady minute and its heap profile at the end.

@@ -80,7 +80,7 @@ func runLaunch(ctx context.Context, env *env, size launchSize, params string,
 		note = fmt.Sprintf("only %d bound and %d Running after 15 minutes", bound, running)
 		lastRunning = time.Now()
 	}
-	printTimeline(env, tr, params, start)
+	printTimeline(env, tr, "launch-throughput", params, start)
 	placed := float64(bound) / lastBound.Sub(start).Seconds()
 	run := float64(running) / lastRunning.Sub(start).Seconds()
 	env.report.add(Row{Scenario: "launch-throughput", Params: params, Measure: "placed", Value: placed, Unit: "tasks/s", Note: note})
@@ -172,9 +172,12 @@ func reportCPU(env *env, m *master, scenario, params string, n int, elapsed time
 	}
 }
 
-// printTimeline prints, with -timeline, the tracker's per-second counts since
-// start and the tasks it saw dropped.
-func printTimeline(env *env, tr *tracker, params string, start time.Time) {
+// printTimeline adds a row of the tasks the tracker saw dropped (their
+// framework launched them again), and prints, with -timeline, its per-second
+// counts since start and a few drops' messages.
+func printTimeline(env *env, tr *tracker, scenario, params string, start time.Time) {
+	n, reasons := tr.dropCount()
+	env.report.add(Row{Scenario: scenario, Params: params, Measure: "tasks dropped, launched again", Value: float64(n), Unit: "tasks", Note: reasons})
 	if !env.timeline {
 		return
 	}

@@ -185,6 +185,19 @@ func (t *tracker) milestones(start time.Time) string {
 
 // drops returns how many tasks ended Dropped or Error, by state and reason,
 // with a few of their messages, or "" when none did.
+// dropCount returns how many tasks the tracker saw Dropped or in Error, and
+// how many of each state/reason, e.g. "Dropped/InvalidOffers 21".
+func (t *tracker) dropCount() (int, string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n, parts := 0, []string{}
+	for _, k := range slices.Sorted(maps.Keys(t.dropped)) {
+		n += t.dropped[k]
+		parts = append(parts, fmt.Sprintf("%s %d", k, t.dropped[k]))
+	}
+	return n, strings.Join(parts, ", ")
+}
+
 func (t *tracker) drops() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
