@@ -183,8 +183,6 @@ func (t *tracker) milestones(start time.Time) string {
 	return fmt.Sprintf("created %s, bound %s, Running %s", span(t.created), span(t.bound), span(t.running))
 }
 
-// drops returns how many tasks ended Dropped or Error, by state and reason,
-// with a few of their messages, or "" when none did.
 // dropCount returns how many tasks the tracker saw Dropped or in Error, and
 // how many of each state/reason, e.g. "Dropped/InvalidOffers 21".
 func (t *tracker) dropCount() (int, string) {
@@ -198,6 +196,8 @@ func (t *tracker) dropCount() (int, string) {
 	return n, strings.Join(parts, ", ")
 }
 
+// drops returns how many tasks ended Dropped or Error, by state and reason,
+// with a few of their messages, or "" when none did.
 func (t *tracker) drops() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -2,6 +2,7 @@ package security
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -112,7 +113,10 @@ func waitUntilAccepted(ctx context.Context, client kubernetes.Interface, token s
 			last = err
 			return false, nil
 		}
-		last = fmt.Errorf("the token is not authenticated yet: %s", r.Status.Error)
+		last = errors.New("the token is not authenticated yet")
+		if r.Status.Error != "" {
+			last = fmt.Errorf("the token is not authenticated yet: %s", r.Status.Error)
+		}
 		return r.Status.Authenticated, nil
 	})
 	if err != nil {
