@@ -1,16 +1,22 @@
 package binding
 
 import (
+	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"meseta.dev/meseta/apis/v1alpha1"
+	"meseta.dev/meseta/pkg/ledger"
+	"meseta.dev/meseta/pkg/resources"
 )
 
 func TestBatchWait(t *testing.T) {
@@ -60,6 +66,52 @@ func TestBatchWait(t *testing.T) {
 				tasks = append(tasks, tk)
 			}
 			g.Expect(b.batchWait(tasks)).To(Equal(tt.want))
+		})
+	}
+}
+
+func TestOffersClosed(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	offer := func(name string, phase v1alpha1.OfferPhase) *v1alpha1.Offer {
+		o := &v1alpha1.Offer{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns"}}
+		o.Status.Phase = phase
+		return o
+	}
+	cache := fake.NewClientBuilder().WithScheme(scheme).WithObjects(
+		offer("outstanding", v1alpha1.OfferOutstanding),
+		offer("accepted", v1alpha1.OfferAccepted),
+		offer("rescinded", v1alpha1.OfferRescinded),
+		offer("unadopted", v1alpha1.OfferOutstanding),
+	).Build()
+	l := ledger.New()
+	l.SetAllocatable("n1", resources.Vector{})
+	if err := l.AddOffer(ledger.Offer{Key: types.NamespacedName{Namespace: "ns", Name: "outstanding"}, UID: "u1", Node: "n1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.AddOffer(ledger.Offer{Key: types.NamespacedName{Namespace: "ns", Name: "being-created"}, Node: "n1"}); err != nil {
+		t.Fatal(err)
+	}
+	b := &Binder{cache: cache, ledger: l}
+	tests := []struct {
+		offers []string
+		want   bool
+	}{
+		{[]string{"outstanding"}, false},
+		{[]string{"being-created"}, false},
+		{[]string{"unadopted"}, false},
+		{[]string{"accepted"}, true},
+		{[]string{"rescinded"}, true},
+		{[]string{"deleted"}, true},
+		{[]string{"outstanding", "accepted"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.offers, ","), func(t *testing.T) {
+			task := &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Name: "t", Namespace: "ns"}}
+			task.Spec.Offers = tt.offers
+			NewWithT(t).Expect(b.offersClosed(context.Background(), "ns", []*v1alpha1.Task{task})).To(Equal(tt.want))
 		})
 	}
 }

@@ -16,7 +16,9 @@
 // appeared for BatchWindow (25ms), or, when the tasks carry
 // v1alpha1.LaunchTasksAnnotation, until all of them are there (at most
 // MaxBatchWait, a minute, after the last of them appeared). A task that
-// arrives after its offers were accepted for others is dropped, as in Mesos.
+// arrives after its offers were accepted for others is dropped, as in Mesos,
+// at once: tasks whose offer is closed do not wait for the rest of their
+// launch.
 //
 // Applying a decision is crash-safe and settles races by optimistic
 // concurrency:

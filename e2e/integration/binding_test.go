@@ -156,6 +156,37 @@ func TestBindingOutlivesSuppress(t *testing.T) {
 	g.Expect(env.ctl.Ledger().Check()).To(Succeed())
 }
 
+// TestBindingDropsLateTaskOfClosedOfferAtOnce: a task that says its launch
+// has more tasks to come, on an offer already accepted for others, is dropped
+// at once rather than waiting (up to MaxBatchWait) for tasks that could not
+// be bound either.
+func TestBindingDropsLateTaskOfClosedOfferAtOnce(t *testing.T) {
+	g := NewWithT(t)
+	env := startOffers(t, master.SchedulingOptions{}, nil, func(o *offers.Options) {
+		o.Binding.MaxBatchWait = time.Minute
+	})
+	env.node("node-a", "cpus:4;mem:4Gi")
+	fw := env.framework("team-a", "analytics")
+	used := env.outstanding(fw, 1)[0]
+	launch := func(name string) {
+		task := newTask(fw, name, "cpus:1;mem:1Gi", used.Name)
+		task.Annotations = map[string]string{v1alpha1.LaunchTasksAnnotation: "2"}
+		g.Expect(env.c.Create(env.ctx(), task)).To(Succeed())
+	}
+	launch("first")
+	launch("second")
+	for _, name := range []string{"first", "second"} {
+		g.Expect(env.waitTask(types.NamespacedName{Namespace: fw.Namespace, Name: name}).IsBound()).To(BeTrue())
+	}
+	launched := time.Now()
+	launch("late")
+	late := env.waitTask(types.NamespacedName{Namespace: fw.Namespace, Name: "late"})
+	g.Expect(late.Status.State).To(Equal(v1alpha1.TaskDropped))
+	g.Expect(late.Status.Message).To(ContainSubstring("already accepted"))
+	g.Expect(time.Since(launched)).To(BeNumerically("<", 20*time.Second), "dropped at once, not after MaxBatchWait (1m)")
+	g.Expect(env.ctl.Ledger().Check()).To(Succeed())
+}
+
 // TestBindingAcceptRacesDecline: a framework that accepts and declines one
 // offer at once gets one outcome: the offer Accepted and the task bound, or
 // the offer Declined and the task dropped.
