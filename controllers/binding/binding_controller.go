@@ -74,8 +74,8 @@ type Options struct {
 	// master loaded with 5,000 nodes lost its last few tasks (1,854 of the
 	// 50,000 tasks of the api bench); at 30s, 224 launches of 32 lost their
 	// last task, created more than 30s after the others (a framework's
-	// creates wait in the master's fair queues, and one that waited too long
-	// is refused and sent again).
+	// creates wait in the master's fair queues, some much longer than
+	// others).
 	MaxBatchWait time.Duration
 	// SweepInterval is how often every task still waiting to be bound is
 	// decided again, whatever events were seen (default 5s).
