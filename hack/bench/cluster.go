@@ -109,19 +109,27 @@ func (m *master) client() (client.Client, error) {
 	return client.New(m.config(), client.Options{Scheme: sdk.Scheme()})
 }
 
-// rssBytes returns the master process's resident set size.
-func (m *master) rssBytes() (int64, error) {
+// rssBytes returns the master process's resident set size now.
+func (m *master) rssBytes() (int64, error) { return m.procStatusBytes("VmRSS:") }
+
+// peakRSSBytes returns the largest resident set size the master process has
+// had since it started (its high-water mark).
+func (m *master) peakRSSBytes() (int64, error) { return m.procStatusBytes("VmHWM:") }
+
+// procStatusBytes reads a size in kB (such as VmRSS:) from the master
+// process's /proc status.
+func (m *master) procStatusBytes(name string) (int64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", m.cmd.Process.Pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == name {
 			kb, err := strconv.ParseInt(f[1], 10, 64)
 			return kb << 10, err
 		}
 	}
-	return 0, errors.New("no VmRSS in /proc status")
+	return 0, fmt.Errorf("no %s in /proc status", name)
 }
 
 // cpuSeconds returns the CPU time (user and system) the master process used.

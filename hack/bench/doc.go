@@ -32,8 +32,9 @@
 //     all run, the master's queues are empty and no offer is outstanding
 //     (every framework suppressed them; at most 3 minutes; the one held to
 //     the target), each p99 with every source's figure, and the CPU the master
-//     and the nodes and frameworks used in that minute; the master's RSS and
-//     the etcd database size at the end. Its parameters say the masters'
+//     and the nodes and frameworks used in that minute; the master's RSS at
+//     the end and its peak (the kernel's high-water mark), and the etcd
+//     database size at the end. Its parameters say the masters'
 //     --memory-limit;
 //   - launch-latency-real: create-to-Running p50 and p99 of real runc
 //     containers on one real agent, beside `runc run -d` of the same image in
