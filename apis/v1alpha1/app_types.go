@@ -138,7 +138,10 @@ const (
 	// DeploymentComplete is a deployment that finished: every instance runs the
 	// current template.
 	DeploymentComplete DeploymentPhase = "Complete"
-	// DeploymentFailed is a deployment that cannot finish; the message says why.
+	// DeploymentFailed is a deployment that cannot finish: an instance of its
+	// version failed 3 times in a row and is not healthy again (the apps
+	// framework keeps relaunching it with backoff, and the deployment is
+	// Progressing or Complete once it is); the message says the last failure.
 	DeploymentFailed DeploymentPhase = "Failed"
 )
 

@@ -132,7 +132,8 @@ const (
 	// check).
 	AppAvailableCondition = "Available"
 	// AppProgressingCondition is True while a deployment (scaling, or replacing tasks
-	// after a template change) is under way.
+	// after a template change) is under way; False once it is complete
+	// (DeploymentComplete) or has failed (DeploymentFailed).
 	AppProgressingCondition = "Progressing"
 
 	// AppMinimumCapacityReason says enough instances are running.
@@ -144,6 +145,10 @@ const (
 	AppDeploymentInProgressReason = "DeploymentInProgress"
 	// AppDeploymentCompleteReason says the latest deployment finished.
 	AppDeploymentCompleteReason = "DeploymentComplete"
+	// AppDeploymentFailedReason says the latest deployment cannot finish: an
+	// instance of its version keeps failing (the message says how often, and
+	// the last failure); the framework keeps relaunching it with backoff.
+	AppDeploymentFailedReason = "DeploymentFailed"
 	// AppBackingOffReason says task launches are delayed after repeated failures.
 	AppBackingOffReason = "BackingOff"
 

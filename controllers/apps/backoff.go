@@ -18,6 +18,13 @@ const (
 // longer grows the App's backoff: the next delay starts from initialSeconds.
 const DefaultBackoffReset = time.Minute
 
+// DeploymentFailedAfter is the failure streak at which a deployment that is
+// not complete is Failed: an instance of the current version has failed this
+// many times in a row and its relaunch is not yet healthy. The framework
+// keeps relaunching it with backoff; the deployment is Progressing again (or
+// Complete) once the relaunched instance is healthy.
+const DeploymentFailedAfter int32 = 3
+
 // backoff is an App's spec.backoff with defaults applied: after a streak of
 // n failures in a row, launches wait initial * factor^(n-1), at most max.
 type backoff struct {

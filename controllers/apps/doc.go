@@ -34,7 +34,12 @@
 //     offer of it, or which constraint cannot be met);
 //  4. the status (counts, the deployment of the current version, the last
 //     task failure, the Available, Progressing and Placed conditions) is
-//     patched once.
+//     patched once. A deployment is Complete when every instance runs the
+//     current version healthy; Failed (Progressing False, DeploymentFailed)
+//     while, short of that, an instance of the current version has failed
+//     DeploymentFailedAfter times in a row and its relaunch is not healthy
+//     yet: the framework keeps relaunching it, and the message names the
+//     last failure; Progressing otherwise.
 //
 // A task counts as healthy when it is Running and the agent reports it
 // healthy, or when it is Running and has no health check.

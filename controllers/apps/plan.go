@@ -30,6 +30,9 @@ type appPlan struct {
 	delayed int32
 	// streak is the failures in a row of the current version.
 	streak int32
+	// failing is the longest failure streak an instance of the current
+	// version is in and has not yet recovered from (see failingStreak).
+	failing int32
 	// kill are live tasks to kill: scaled down, replaced, unreachable.
 	kill []string
 	// cleanup are ended tasks that are no longer needed (a newer task carries
@@ -85,6 +88,7 @@ func planApp(spec appSpec, tasks []taskRef, now time.Time) appPlan {
 		}
 	}
 	p.planLaunches(spec, tasks, lastFailAt, now)
+	p.failing = p.failingStreak(spec.version, tasks)
 	p.planKills(spec, tasks)
 	p.cleanup = cleanups(spec.version, tasks, spec.backoff.resetAfter)
 	return p
@@ -163,6 +167,22 @@ func (p *appPlan) planLaunches(spec appSpec, tasks []taskRef, lastFailAt, now ti
 	for i := range int(n) {
 		p.launches = append(p.launches, launch{seq: nextSeq + i, failures: p.streak})
 	}
+}
+
+// failingStreak returns the longest failure streak an instance of version is
+// in: a live task relaunched after failures carries its streak until it is
+// healthy, and launches planned or delayed after failures carry the version's.
+func (p *appPlan) failingStreak(version string, tasks []taskRef) int32 {
+	var n int32
+	if p.delayed > 0 || len(p.launches) > 0 {
+		n = p.streak
+	}
+	for _, t := range tasks {
+		if t.version == version && t.live() && !t.isHealthy() {
+			n = max(n, t.failures)
+		}
+	}
+	return n
 }
 
 // planKills sets the kills of scaling down and of replacing old tasks.

@@ -84,7 +84,7 @@ func TestPlanApp(t *testing.T) {
 			spec:  spec(2, full(2)),
 			tasks: []taskRef{tk(0, "v1", v1alpha1.TaskRunning), failed(1, "v1", 0, 0)},
 			now:   10 * time.Second,
-			want: appPlan{launches: []launch{{2, 1}}, streak: 1,
+			want: appPlan{launches: []launch{{2, 1}}, streak: 1, failing: 1,
 				counts: counts{existing: 1, running: 1, healthy: 1, updated: 1, updatedHealthy: 1}},
 		},
 		{
@@ -92,7 +92,7 @@ func TestPlanApp(t *testing.T) {
 			spec:  spec(2, full(2)),
 			tasks: []taskRef{tk(0, "v1", v1alpha1.TaskRunning), failed(1, "v1", 1, 0)},
 			now:   5 * time.Second,
-			want: appPlan{delayed: 1, streak: 2, requeueAfter: 15 * time.Second, launchAt: t0.Add(20 * time.Second),
+			want: appPlan{delayed: 1, streak: 2, failing: 2, requeueAfter: 15 * time.Second, launchAt: t0.Add(20 * time.Second),
 				counts: counts{existing: 1, running: 1, healthy: 1, updated: 1, updatedHealthy: 1}},
 		},
 		{
@@ -108,8 +108,16 @@ func TestPlanApp(t *testing.T) {
 			spec:  spec(2, full(2)),
 			tasks: []taskRef{failed(0, "v1", 0, 0), tk(1, "v1", v1alpha1.TaskRunning)},
 			now:   time.Hour,
-			want: appPlan{launches: []launch{{2, 1}}, streak: 1,
+			want: appPlan{launches: []launch{{2, 1}}, streak: 1, failing: 1,
 				counts: counts{existing: 1, running: 1, healthy: 1, updated: 1, updatedHealthy: 1}},
+		},
+		{
+			name: "a relaunch after failures is failing until it is healthy",
+			spec: spec(2, full(2)),
+			tasks: []taskRef{tk(0, "v1", v1alpha1.TaskRunning), with(tk(4, "v1", v1alpha1.TaskStarting), func(t *taskRef) { t.failures = 3 }),
+				with(tk(5, "v0", v1alpha1.TaskStarting), func(t *taskRef) { t.failures = 7 })},
+			want: appPlan{failing: 3, kill: []string{"web.5"},
+				counts: counts{existing: 3, running: 1, healthy: 1, staged: 2, updated: 2, updatedHealthy: 1, old: 1}},
 		},
 		{
 			name:  "failures of an old version do not back the new one off",

@@ -53,6 +53,10 @@ func deployment(prev *v1alpha1.AppDeployment, spec appSpec, p appPlan, why *expl
 	case complete:
 		d.Phase = v1alpha1.DeploymentComplete
 		d.Message = fmt.Sprintf("%s of version %s healthy", instancesWord(int(spec.instances)), spec.version)
+	case p.failing >= DeploymentFailedAfter:
+		d.Phase = v1alpha1.DeploymentFailed
+		d.Message = fmt.Sprintf("%d of %d instances updated, %d healthy; version %s failed %d times in a row%s; relaunching with backoff",
+			c.updated, spec.instances, c.updatedHealthy, spec.version, p.failing, lastFailureOf(spec.version, p.lastFailure))
 	default:
 		d.Phase = v1alpha1.DeploymentProgressing
 		d.Message = fmt.Sprintf("%d of %d instances updated, %d healthy; %d old %s left",
@@ -62,6 +66,25 @@ func deployment(prev *v1alpha1.AppDeployment, spec appSpec, p appPlan, why *expl
 		}
 	}
 	return d
+}
+
+// lastFailureOf describes t, the App's newest failed task, when it runs
+// version: ", last: task web.4 Failed (exit code 1): <message>".
+func lastFailureOf(version string, t *taskRef) string {
+	if t == nil || t.version != version {
+		return ""
+	}
+	s := fmt.Sprintf(", last: task %s %s", t.name, t.state)
+	switch {
+	case t.exitCode != nil:
+		s += fmt.Sprintf(" (exit code %d)", *t.exitCode)
+	case t.reason != "":
+		s += fmt.Sprintf(" (%s)", t.reason)
+	}
+	if t.message != "" {
+		s += ": " + t.message
+	}
+	return s
 }
 
 // failureOf records a failed task.
@@ -88,12 +111,18 @@ func markAvailable(st *v1alpha1.AppStatus, spec appSpec, generation int64, now t
 		fmt.Sprintf("%d of %d instances healthy, fewer than the %d minimumHealthCapacity asks for", st.Healthy, spec.instances, spec.capacity.required), generation, now)
 }
 
-// markProgressing sets Progressing from the deployment's phase.
+// markProgressing sets Progressing from the deployment's phase: True while it
+// progresses, False once it is complete or has failed.
 func markProgressing(st *v1alpha1.AppStatus, generation int64, now time.Time) {
 	d := st.Deployment
-	if d.Phase == v1alpha1.DeploymentComplete {
+	switch d.Phase {
+	case v1alpha1.DeploymentComplete:
 		setCondition(&st.Conditions, v1alpha1.AppProgressingCondition, metav1.ConditionFalse, v1alpha1.AppDeploymentCompleteReason,
 			"deployment "+d.ID+" is complete: "+d.Message, generation, now)
+		return
+	case v1alpha1.DeploymentFailed:
+		setCondition(&st.Conditions, v1alpha1.AppProgressingCondition, metav1.ConditionFalse, v1alpha1.AppDeploymentFailedReason,
+			"deployment "+d.ID+" failed: "+d.Message, generation, now)
 		return
 	}
 	setCondition(&st.Conditions, v1alpha1.AppProgressingCondition, metav1.ConditionTrue, v1alpha1.AppDeploymentInProgressReason,

@@ -7,6 +7,7 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"meseta.dev/meseta/apis/v1alpha1"
 )
@@ -105,6 +106,43 @@ func TestAppStatus(t *testing.T) {
 				g.Expect(c.Reason).To(Equal(v1alpha1.AppBackingOffReason))
 				g.Expect(c.Message).To(Equal("1 instance delayed until 2030-01-01T12:00:04Z after 3 failures in a row"))
 				g.Expect(cond(st, "Available").Status).To(Equal(metav1.ConditionTrue))
+			},
+		},
+		{
+			name: "a version that keeps failing fails its deployment",
+			app:  app(nil),
+			plan: appPlan{delayed: 1, streak: 3, failing: 3, launchAt: t0.Add(4 * time.Second), requeueAfter: 4 * time.Second,
+				lastFailure: &taskRef{name: "web.4", version: "v1", state: v1alpha1.TaskFailed, exitCode: ptr.To[int32](1), message: "exited with code 1"},
+				counts:      counts{existing: 2, running: 2, healthy: 2, updated: 2, updatedHealthy: 2}},
+			check: func(g Gomega, st v1alpha1.AppStatus) {
+				g.Expect(st.Deployment.Phase).To(Equal(v1alpha1.DeploymentFailed))
+				g.Expect(st.Deployment.Message).To(Equal("2 of 3 instances updated, 2 healthy; version v1 failed 3 times in a row, " +
+					"last: task web.4 Failed (exit code 1): exited with code 1; relaunching with backoff"))
+				c := cond(st, "Progressing")
+				g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+				g.Expect(c.Reason).To(Equal(v1alpha1.AppDeploymentFailedReason))
+				g.Expect(c.Message).To(HavePrefix("deployment v1 failed: 2 of 3 instances updated"))
+				g.Expect(cond(st, "Placed").Reason).To(Equal(v1alpha1.AppBackingOffReason), "Placed still says when the next launch comes")
+			},
+		},
+		{
+			name: "fewer failures in a row: still progressing, an old version's failure not named",
+			app:  app(nil),
+			plan: appPlan{delayed: 1, streak: 2, failing: 2, lastFailure: &taskRef{name: "web.1", version: "v0", state: v1alpha1.TaskFailed},
+				counts: counts{existing: 2, running: 2, healthy: 2, updated: 2, updatedHealthy: 2}},
+			check: func(g Gomega, st v1alpha1.AppStatus) {
+				g.Expect(st.Deployment.Phase).To(Equal(v1alpha1.DeploymentProgressing))
+				g.Expect(lastFailureOf("v1", &taskRef{name: "web.1", version: "v0"})).To(BeEmpty())
+				g.Expect(lastFailureOf("v1", &taskRef{name: "web.2", version: "v1", state: v1alpha1.TaskLost, reason: "AgentLost"})).
+					To(Equal(", last: task web.2 Lost (AgentLost)"))
+			},
+		},
+		{
+			name: "every instance healthy: complete, whatever streak a relaunch carries",
+			app:  app(nil),
+			plan: appPlan{failing: 3, counts: counts{existing: 3, running: 3, healthy: 3, updated: 3, updatedHealthy: 3}},
+			check: func(g Gomega, st v1alpha1.AppStatus) {
+				g.Expect(st.Deployment.Phase).To(Equal(v1alpha1.DeploymentComplete))
 			},
 		},
 		{

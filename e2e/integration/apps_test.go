@@ -37,7 +37,8 @@ func newApp(ns, name string, instances int32, res string, mutate func(*v1alpha1.
 // node, reaches 3 healthy tasks; a failed task is replaced; a template change
 // rolls without dropping below minimumHealthCapacity or going over
 // maximumOverCapacity (checked in the agent's recorded history); Apps that
-// cannot be placed say why; scaling down kills tasks; deleting Apps leaves no
+// cannot be placed say why; scaling down kills tasks; a version that keeps
+// failing fails its deployment until a relaunch runs; deleting Apps leaves no
 // task and removes the framework.
 func TestAppsLifecycle(t *testing.T) {
 	const ns = "apps-a"
@@ -144,8 +145,41 @@ func TestAppsLifecycle(t *testing.T) {
 		g.Expect([]int32{st.Instances, st.Healthy}).To(Equal([]int32{1, 1}))
 	}).WithTimeout(30 * time.Second).Should(Succeed())
 
+	// A version whose instance fails 3 times in a row fails its deployment
+	// while the framework relaunches it (after a 5 s backoff), and the
+	// deployment completes once a relaunch runs healthy.
+	g.Expect(e.c.Create(ctx, newApp(ns, "crash", 1, "cpus:0.1;mem:32Mi", func(s *v1alpha1.AppSpec) {
+		s.Backoff = &v1alpha1.Backoff{InitialSeconds: ptr.To[int32](5), MaxSeconds: ptr.To[int32](5)}
+	}))).To(Succeed())
+	crashed := map[string]bool{}
+	for range apps.DeploymentFailedAfter {
+		var running string
+		g.Eventually(func(g Gomega) {
+			for name, task := range appTasks(e, ns, "crash") {
+				if !crashed[name] && task.Status.State == v1alpha1.TaskRunning {
+					running = name
+				}
+			}
+			g.Expect(running).NotTo(BeEmpty())
+			g.Expect(getApp(g, e.c, ns, "crash").Status.Deployment.Phase).NotTo(Equal(v1alpha1.DeploymentFailed), "failed before %d failures", apps.DeploymentFailedAfter)
+		}).WithTimeout(30 * time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
+		e.setState(ns, running, v1alpha1.TaskFailed, ptr.To[int32](3))
+		crashed[running] = true
+	}
+	g.Eventually(func(g Gomega) {
+		app := getApp(g, e.c, ns, "crash")
+		g.Expect(app.Status.Deployment.Phase).To(Equal(v1alpha1.DeploymentFailed))
+		g.Expect(app.Status.Deployment.Message).To(MatchRegexp(`failed 3 times in a row, last: task crash\.[0-9]+ Failed \(exit code 3\).*; relaunching with backoff$`))
+		c := meta.FindStatusCondition(app.Status.Conditions, v1alpha1.AppProgressingCondition)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect([]string{string(c.Status), c.Reason}).To(Equal([]string{"False", v1alpha1.AppDeploymentFailedReason}))
+	}).WithTimeout(5 * time.Second).WithPolling(100 * time.Millisecond).Should(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(getApp(g, e.c, ns, "crash").Status.Deployment.Phase).To(Equal(v1alpha1.DeploymentComplete))
+	}).WithTimeout(30 * time.Second).WithPolling(200 * time.Millisecond).Should(Succeed())
+
 	// Deleting the Apps kills all their tasks; the framework goes with them.
-	for _, name := range []string{"web", "huge", "spread"} {
+	for _, name := range []string{"web", "huge", "spread", "crash"} {
 		g.Expect(e.c.Delete(ctx, getApp(g, e.c, ns, name))).To(Succeed())
 	}
 	g.Eventually(func(g Gomega) {

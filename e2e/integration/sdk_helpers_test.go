@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -125,15 +126,19 @@ func (e *sdkEnv) bind(ns, name string) {
 	e.setState(ns, name, v1alpha1.TaskStaging, nil)
 }
 
-// setState writes a task's state as its agent does.
+// setState writes a task's state as its agent does, again on a conflict
+// (another writer, such as a framework's kill, came first).
 func (e *sdkEnv) setState(ns, name string, state v1alpha1.TaskState, exitCode *int32) {
 	e.t.Helper()
 	ctx := context.Background()
-	g := NewWithT(e.t)
-	task := &v1alpha1.Task{}
-	g.Expect(e.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, task)).To(Succeed())
-	setTaskState(task, state, exitCode)
-	g.Expect(e.c.Status().Update(ctx, task)).To(Succeed())
+	NewWithT(e.t).Expect(retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		task := &v1alpha1.Task{}
+		if err := e.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, task); err != nil {
+			return err
+		}
+		setTaskState(task, state, exitCode)
+		return e.c.Status().Update(ctx, task)
+	})).To(Succeed())
 }
 
 func setTaskState(task *v1alpha1.Task, state v1alpha1.TaskState, exitCode *int32) {
