@@ -108,7 +108,7 @@ func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duratio
 	rec.start()
 	go probe(ctx, probeCfg, nodes)
 	launchWrites, _ := m.apiWrites(ctx)
-	launchFsyncs, _ := m.etcdFsyncs(ctx)
+	launchEtcd, _ := m.etcdStats(ctx)
 	start := time.Now()
 	for _, l := range loads {
 		l.start()
@@ -123,7 +123,7 @@ func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duratio
 	env.report.add(Row{Scenario: "api", Params: params, Measure: "placed and Running", Value: float64(running) / lastRunning.Sub(start).Seconds(),
 		Unit: "tasks/s", Note: fmt.Sprintf("%d Running in %.0fs %s", running, lastRunning.Sub(start).Seconds(), note)})
 	reportLatencies(env, rec, params, "during the launch", false)
-	reportCosts(ctx, env, m, "api", params, running, lastRunning.Sub(start), launchWrites, launchFsyncs)
+	reportCosts(ctx, env, m, "api", params, running, lastRunning.Sub(start), launchWrites, launchEtcd)
 	// The launch's last writes may still wait in the master's queues, and
 	// the offers of the nodes it left free are still outstanding: the steady
 	// window starts once the writes are served and the offers rescinded.
@@ -132,6 +132,7 @@ func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duratio
 	masterBefore, _ := m.cpuSeconds()
 	selfBefore, _ := processCPUSeconds(os.Getpid())
 	writesBefore, _ := m.apiWrites(ctx)
+	etcdBefore, _ := m.etcdStats(ctx)
 	if env.profiles != "" {
 		m.profileCPU(ctx, min(steady, 30*time.Second), env.profilePath("api-steady", params))
 	}
@@ -140,6 +141,7 @@ func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duratio
 	reportLatencies(env, rec, params, while, ok)
 	reportSteadyCPU(env, m, params, while, steady, masterBefore, selfBefore)
 	reportSteadyWrites(ctx, env, m, params, while, steady, writesBefore)
+	reportSteadyEtcd(ctx, env, m, params, while, etcdBefore)
 	if env.profiles != "" {
 		m.profileHeap(ctx, env.profilePath("api-heap", params))
 	}
@@ -157,6 +159,20 @@ func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duratio
 		env.report.add(Row{Scenario: "api", Params: params, Measure: "etcd db size", Value: float64(db) / (1 << 20), Unit: "MiB"})
 	}
 	return nil
+}
+
+// reportSteadyEtcd adds the embedded etcd's applies slower than 100 ms in
+// the steady window, with its compactions and its commits and fsyncs then:
+// what to look at first when the steady p99 misses.
+func reportSteadyEtcd(ctx context.Context, env *env, m *master, params, while string, before etcdStats) {
+	st, err := m.etcdStats(ctx)
+	if err != nil {
+		return
+	}
+	d := st.minus(before)
+	note := fmt.Sprintf("%.0f compactions (%.1fs); backend commits %.2f ms avg, WAL fsyncs %.2f ms avg",
+		d.compactions, d.compactionSeconds, 1000*d.commitSeconds/max(d.commits, 1), 1000*d.fsyncSeconds/max(d.fsyncs, 1))
+	env.report.add(Row{Scenario: "api", Params: params, Measure: "etcd slow applies (over 100 ms), " + while, Value: d.slowApplies, Unit: "applies", Note: note})
 }
 
 // reportSteadyCPU adds the cores the master, and this process (the simulated

@@ -31,8 +31,9 @@
 //     fairness) made during the launch and, apart, in a steady minute once
 //     all run, the master's queues are empty and no offer is outstanding
 //     (every framework suppressed them; at most 3 minutes; the one held to
-//     the target), each p99 with every source's figure, and the CPU the master
-//     and the nodes and frameworks used in that minute; the master's RSS at
+//     the target), each p99 with every source's figure, the CPU the master
+//     and the nodes and frameworks used in that minute and the embedded
+//     etcd's slow applies, compactions, commits and fsyncs in it; the master's RSS at
 //     the end and its peak (the kernel's high-water mark), and the etcd
 //     database size at the end. Its parameters say the masters'
 //     --memory-limit;

@@ -60,7 +60,7 @@ func runLaunch(ctx context.Context, env *env, size launchSize, params string,
 		return err
 	}
 	writesBefore, _ := m.apiWrites(ctx)
-	fsyncBefore, _ := m.etcdFsyncs(ctx)
+	etcdBefore, _ := m.etcdStats(ctx)
 	cpuBefore, _ := m.cpuSeconds()
 	selfBefore, _ := processCPUSeconds(os.Getpid())
 	start, err := launch(ctx, m, size.tasks)
@@ -72,7 +72,7 @@ func runLaunch(ctx context.Context, env *env, size launchSize, params string,
 		defer func() { <-profiled }()
 	}
 	ok := tr.waitRunning(ctx, size.tasks, 15*time.Minute)
-	reportCosts(ctx, env, m, "launch-throughput", params, size.tasks, time.Since(start), writesBefore, fsyncBefore)
+	reportCosts(ctx, env, m, "launch-throughput", params, size.tasks, time.Since(start), writesBefore, etcdBefore)
 	reportCPU(env, m, "launch-throughput", params, size.tasks, time.Since(start), cpuBefore, selfBefore)
 	bound, running, lastBound, lastRunning := tr.counts()
 	note := ""
@@ -141,7 +141,7 @@ func ensureNamespace(ctx context.Context, c client.Client, name string) error {
 // mutating API calls per task (the breakdown on stderr with -timeline) and
 // the embedded etcd's fsyncs.
 func reportCosts(ctx context.Context, env *env, m *master, scenario, params string, n int, elapsed time.Duration,
-	writesBefore writeCounts, fsyncBefore fsyncs) {
+	writesBefore writeCounts, etcdBefore etcdStats) {
 	if writes, err := m.apiWrites(ctx); err == nil && writesBefore != nil {
 		d := writes.since(writesBefore)
 		env.report.add(Row{Scenario: scenario, Params: params, Measure: "API writes per task", Value: d.total() / float64(n), Unit: "calls",
@@ -150,8 +150,9 @@ func reportCosts(ctx context.Context, env *env, m *master, scenario, params stri
 			fmt.Fprintf(os.Stderr, "bench: %s: mutating calls:\n%s", params, d.per(n, "task"))
 		}
 	}
-	if f, err := m.etcdFsyncs(ctx); err == nil && f.count > fsyncBefore.count {
-		count, secs := f.count-fsyncBefore.count, f.seconds-fsyncBefore.seconds
+	if st, err := m.etcdStats(ctx); err == nil && st.fsyncs > etcdBefore.fsyncs {
+		d := st.minus(etcdBefore)
+		count, secs := d.fsyncs, d.fsyncSeconds
 		env.report.add(Row{Scenario: scenario, Params: params, Measure: "etcd WAL fsync", Value: 1000 * secs / count, Unit: "ms avg",
 			Note: fmt.Sprintf("%.0f fsyncs, %.1fs of %.1fs spent in fsync", count, secs, elapsed.Seconds())})
 	}

@@ -132,63 +132,86 @@ func (m *master) settle(ctx context.Context, max time.Duration) time.Duration {
 	return time.Since(start)
 }
 
-// fsyncs is what the embedded etcd's write-ahead log spent in fsync.
-type fsyncs struct {
-	count   float64
-	seconds float64
+// etcdStats are counters of the embedded etcd's own metrics: what its
+// write-ahead log spent in fsync, its backend commits, the applies it found
+// slow (over 100 ms) and its compactions.
+type etcdStats struct {
+	fsyncs, fsyncSeconds           float64
+	commits, commitSeconds         float64
+	slowApplies                    float64
+	compactions, compactionSeconds float64
 }
 
-// etcdFsyncs reads the embedded etcd's own metrics (its HTTP port, with the
+// minus returns the counts since before.
+func (s etcdStats) minus(before etcdStats) etcdStats {
+	return etcdStats{
+		fsyncs: s.fsyncs - before.fsyncs, fsyncSeconds: s.fsyncSeconds - before.fsyncSeconds,
+		commits: s.commits - before.commits, commitSeconds: s.commitSeconds - before.commitSeconds,
+		slowApplies: s.slowApplies - before.slowApplies,
+		compactions: s.compactions - before.compactions, compactionSeconds: s.compactionSeconds - before.compactionSeconds,
+	}
+}
+
+// etcdStats reads the embedded etcd's own metrics (its HTTP port, with the
 // master's etcd client certificate; the client port serves gRPC alone).
-func (m *master) etcdFsyncs(ctx context.Context) (fsyncs, error) {
+func (m *master) etcdStats(ctx context.Context) (etcdStats, error) {
 	raw, err := os.ReadFile(filepath.Join(m.dataDir, "etcd", "ports.json"))
 	if err != nil {
-		return fsyncs{}, err
+		return etcdStats{}, err
 	}
 	var ports struct {
 		HTTP int `json:"http"`
 	}
 	if err := json.Unmarshal(raw, &ports); err != nil {
-		return fsyncs{}, err
+		return etcdStats{}, err
 	}
 	if ports.HTTP == 0 {
-		return fsyncs{}, fmt.Errorf("%s names no HTTP port of etcd", filepath.Join(m.dataDir, "etcd", "ports.json"))
+		return etcdStats{}, fmt.Errorf("%s names no HTTP port of etcd", filepath.Join(m.dataDir, "etcd", "ports.json"))
 	}
 	pki := filepath.Join(m.dataDir, "pki")
 	cert, err := tls.LoadX509KeyPair(filepath.Join(pki, "etcd-client.crt"), filepath.Join(pki, "etcd-client.key"))
 	if err != nil {
-		return fsyncs{}, err
+		return etcdStats{}, err
 	}
 	ca, err := os.ReadFile(filepath.Join(pki, "ca.crt"))
 	if err != nil {
-		return fsyncs{}, err
+		return etcdStats{}, err
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(ca)
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{Certificates: []tls.Certificate{cert}, RootCAs: pool}}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://127.0.0.1:"+strconv.Itoa(ports.HTTP)+"/metrics", nil)
 	if err != nil {
-		return fsyncs{}, err
+		return etcdStats{}, err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fsyncs{}, err
+		return etcdStats{}, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return fsyncs{}, err
+		return etcdStats{}, err
 	}
-	var f fsyncs
+	var st etcdStats
+	counters := map[string]*float64{
+		"etcd_disk_wal_fsync_duration_seconds_count":                          &st.fsyncs,
+		"etcd_disk_wal_fsync_duration_seconds_sum":                            &st.fsyncSeconds,
+		"etcd_disk_backend_commit_duration_seconds_count":                     &st.commits,
+		"etcd_disk_backend_commit_duration_seconds_sum":                       &st.commitSeconds,
+		"etcd_server_slow_apply_total":                                        &st.slowApplies,
+		"etcd_debugging_mvcc_db_compaction_total_duration_milliseconds_count": &st.compactions,
+		"etcd_debugging_mvcc_db_compaction_total_duration_milliseconds_sum":   &st.compactionSeconds,
+	}
 	for _, line := range strings.Split(string(data), "\n") {
-		switch name, _, value, _ := parseSample(line); name {
-		case "etcd_disk_wal_fsync_duration_seconds_count":
-			f.count = value
-		case "etcd_disk_wal_fsync_duration_seconds_sum":
-			f.seconds = value
+		if name, _, value, ok := parseSample(line); ok {
+			if c := counters[name]; c != nil {
+				*c = value
+			}
 		}
 	}
-	return f, nil
+	st.compactionSeconds /= 1000
+	return st, nil
 }
 
 // parseSample parses one line of the Prometheus text format:
