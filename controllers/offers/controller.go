@@ -51,6 +51,13 @@ type Options struct {
 	// GCInterval is how often closed offers are collected and the ledger is
 	// audited against the API (default 10s).
 	GCInterval time.Duration
+	// GCDeletesPerSecond is the pace at which closed offers are deleted when
+	// few are due (default 100); a larger backlog is deleted at the pace that
+	// clears it within one ClosedOfferTTL. Deletes are spread over each
+	// GCInterval, a few at a time, oldest closed first: thousands of offers
+	// rescinded together (every framework suppressing at the end of a burst)
+	// are not deleted in one burst that would hold up agents' heartbeats.
+	GCDeletesPerSecond float64
 	// SuppressGrace is how long the outstanding offers of a framework that
 	// suppressed offers stay before they are rescinded (default 5s).
 	SuppressGrace time.Duration
@@ -88,6 +95,9 @@ func (o Options) complete() Options {
 	}
 	if o.GCInterval <= 0 {
 		o.GCInterval = 10 * time.Second
+	}
+	if o.GCDeletesPerSecond <= 0 {
+		o.GCDeletesPerSecond = 100
 	}
 	if o.SuppressGrace <= 0 {
 		o.SuppressGrace = 5 * time.Second

@@ -28,9 +28,12 @@
 // observedRevive and the OffersAvailable condition of Frameworks, which says
 // why nothing is offered; allocated, offered, dominantShare and the
 // LimitReached and GuaranteeMet conditions of Roles (package rolestatus owns
-// status.frameworks). A collector deletes
-// offers closed for longer than a minute and audits the ledger against the
-// API.
+// status.frameworks). A collector audits the ledger against the API and
+// deletes offers closed for longer than a minute, paced: at least 100 a
+// second, and a larger backlog within another minute, spread over each
+// collection, oldest first (so that the thousands of offers rescinded when
+// frameworks suppress after a burst do not come back as one burst of
+// deletes).
 //
 // A framework declines an offer by setting spec.decline (refuseSeconds,
 // default 5) or by deleting it: the node is then filtered for the framework

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"time"
 
+	"golang.org/x/time/rate"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -20,6 +23,9 @@ import (
 // adoptAfter is how old an outstanding Offer the ledger does not hold must be
 // before the audit adopts it (younger ones may be in flight).
 const adoptAfter = 30 * time.Second
+
+// gcWorkers is how many closed offers are deleted at once.
+const gcWorkers = 4
 
 // collect runs, every GCInterval, the collection of closed offers and the
 // audit of the ledger.
@@ -37,11 +43,11 @@ func (c *Controller) collect(ctx context.Context) {
 	}
 }
 
-// collectOnce deletes offers closed longer than ClosedOfferTTL ago (an
-// Accepted one only once all its tasks are bound or gone), adopts outstanding
-// Offers the ledger does not hold, drops ledger offers whose Offer is gone
-// (never one whose create is still in flight), and checks the ledger's
-// invariants.
+// collectOnce adopts outstanding Offers the ledger does not hold, drops
+// ledger offers whose Offer is gone (never one whose create is still in
+// flight), checks the ledger's invariants, and then deletes offers closed
+// longer than ClosedOfferTTL ago (an Accepted one only once all its tasks are
+// bound or gone), as many as deleteQuota allows, paced over the interval.
 func (c *Controller) collectOnce(ctx context.Context, missing map[types.NamespacedName]int) {
 	logger := log.FromContext(ctx)
 	now := c.clock.Now()
@@ -50,7 +56,7 @@ func (c *Controller) collectOnce(ctx context.Context, missing map[types.Namespac
 		return
 	}
 	inCache := make(map[types.NamespacedName]*v1alpha1.Offer, len(offers.Items))
-	var doomed []*v1alpha1.Offer
+	var doomed []closedOffer
 	var strays []types.NamespacedName
 	for i := range offers.Items {
 		o := &offers.Items[i]
@@ -67,16 +73,9 @@ func (c *Controller) collectOnce(ctx context.Context, missing map[types.Namespac
 			closedAt = o.Status.ClosedAt.Time
 		}
 		if now.Sub(closedAt) >= c.opts.ClosedOfferTTL && c.tasksSettled(ctx, o) {
-			doomed = append(doomed, o)
+			doomed = append(doomed, closedOffer{o, closedAt})
 		}
 	}
-	parallel(ctx, c.opts.Workers, len(doomed), func(i int) {
-		o := doomed[i]
-		err := c.api.Delete(ctx, o, client.Preconditions{UID: &o.UID})
-		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-			logger.V(1).Info("Failed to delete a closed offer", "offer", client.ObjectKeyFromObject(o), "error", err.Error())
-		}
-	})
 	for _, key := range strays {
 		c.adopt(ctx, key)
 	}
@@ -129,6 +128,49 @@ func (c *Controller) collectOnce(ctx context.Context, missing map[types.Namespac
 	if err != nil {
 		logger.Info("Ledger audit found problems", "problems", err.Error())
 	}
+	c.deleteClosed(ctx, doomed)
+}
+
+// closedOffer is an offer due for deletion and when it closed.
+type closedOffer struct {
+	*v1alpha1.Offer
+	closedAt time.Time
+}
+
+// deleteClosed deletes the oldest closed of doomed, as many as deleteQuota
+// allows, spread evenly over one GCInterval.
+func (c *Controller) deleteClosed(ctx context.Context, doomed []closedOffer) {
+	n := deleteQuota(len(doomed), c.opts.GCInterval, c.opts.ClosedOfferTTL, c.opts.GCDeletesPerSecond)
+	if n == 0 {
+		return
+	}
+	slices.SortFunc(doomed, func(a, b closedOffer) int { return a.closedAt.Compare(b.closedAt) })
+	pace := rate.NewLimiter(rate.Limit(float64(n)/c.opts.GCInterval.Seconds()), gcWorkers)
+	parallel(ctx, gcWorkers, n, func(i int) {
+		if pace.Wait(ctx) != nil {
+			return
+		}
+		o := doomed[i].Offer
+		err := c.api.Delete(ctx, o, client.Preconditions{UID: &o.UID})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			log.FromContext(ctx).V(1).Info("Failed to delete a closed offer", "offer", client.ObjectKeyFromObject(o), "error", err.Error())
+		}
+	})
+}
+
+// deleteQuota returns how many of due closed offers one collection every
+// interval deletes: at least perSecond's worth, more when that would not
+// clear the backlog within ttl (a backlog of due offers is deleted over at
+// most one more ttl), never more than are due.
+func deleteQuota(due int, interval, ttl time.Duration, perSecond float64) int {
+	if due <= 0 || interval <= 0 {
+		return 0
+	}
+	n := math.Ceil(perSecond * interval.Seconds())
+	if ttl > 0 {
+		n = max(n, math.Ceil(float64(due)*interval.Seconds()/ttl.Seconds()))
+	}
+	return int(min(n, float64(due)))
 }
 
 // tasksSettled reports whether every task an Accepted offer names is bound,
