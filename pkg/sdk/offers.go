@@ -99,34 +99,43 @@ func (d *Driver) exists(name string) bool {
 // forgets claims on closed offers.
 func (d *Driver) outstanding(ctx context.Context) ([]v1alpha1.Offer, error) {
 	list := &v1alpha1.OfferList{}
-	if err := d.cache.List(ctx, list, client.InNamespace(d.fw.Namespace)); err != nil {
+	if err := d.cache.List(ctx, list, client.InNamespace(d.fw.Namespace), client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("failed to list offers: %w", err)
-	}
-	var named namedOffers
-	if len(list.Items) > 0 {
-		tasks := &v1alpha1.TaskList{}
-		if err := d.cache.List(ctx, tasks, client.InNamespace(d.fw.Namespace), client.UnsafeDisableDeepCopy); err != nil {
-			return nil, fmt.Errorf("failed to list tasks: %w", err)
-		}
-		named = offersNamedByLiveTasks(d.fw.Name, tasks.Items)
 	}
 	now := d.now()
 	open := map[string]bool{}
-	var out []v1alpha1.Offer
+	var candidates []*v1alpha1.Offer
 	for i := range list.Items {
 		o := &list.Items[i]
 		if o.Spec.Framework != d.fw.Name || !o.IsOutstanding() || o.DeletionTimestamp != nil {
 			continue
 		}
 		open[o.Name] = true
-		if at, ok := d.claims[o.Name]; (ok && now.Sub(at) < claimTTL) || named.holds(o) {
+		if at, ok := d.claims[o.Name]; ok && now.Sub(at) < claimTTL {
 			continue
 		}
-		out = append(out, *o.DeepCopy())
+		candidates = append(candidates, o)
 	}
 	for name := range d.claims {
 		if !open[name] {
 			delete(d.claims, name)
+		}
+	}
+	if len(candidates) == 0 {
+		return nil, nil
+	}
+	// The namespace's tasks are read only when some offer may be delivered:
+	// a framework with thousands of tasks passes often while its closed
+	// offers wait to be deleted.
+	tasks := &v1alpha1.TaskList{}
+	if err := d.cache.List(ctx, tasks, client.InNamespace(d.fw.Namespace), client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("failed to list tasks: %w", err)
+	}
+	named := offersNamedByLiveTasks(d.fw.Name, tasks.Items)
+	var out []v1alpha1.Offer
+	for _, o := range candidates {
+		if !named.holds(o) {
+			out = append(out, *o.DeepCopy())
 		}
 	}
 	slices.SortFunc(out, func(a, b v1alpha1.Offer) int { return strings.Compare(a.Name, b.Name) })

@@ -262,9 +262,13 @@ func unwrap(obj any) any {
 	return obj
 }
 
+// onOffer wakes the driver for an offer of its framework that is
+// outstanding: one that closed or went away brings the scheduler nothing (a
+// pass finds the offers outstanding), and thousands of them are deleted
+// after a burst.
 func (d *Driver) onOffer(obj any) {
 	o, ok := unwrap(obj).(*v1alpha1.Offer)
-	if ok && o.Namespace == d.fw.Namespace && o.Spec.Framework == d.fw.Name {
+	if ok && o.Namespace == d.fw.Namespace && o.Spec.Framework == d.fw.Name && o.IsOutstanding() && o.DeletionTimestamp == nil {
 		d.poke()
 	}
 }
