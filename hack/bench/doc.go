@@ -33,10 +33,10 @@
 //     (every framework suppressed them; at most 3 minutes; the one held to
 //     the target), each p99 with every source's figure, the CPU the master
 //     and the nodes and frameworks used in that minute and the embedded
-//     etcd's slow applies, compactions, commits and fsyncs in it; the master's RSS at
-//     the end and its peak (the kernel's high-water mark), and the etcd
-//     database size at the end. Its parameters say the masters'
-//     --memory-limit;
+//     etcd's slow applies, compactions, commits and fsyncs in it; the
+//     master's RSS at the end and its peak (the kernel's high-water mark),
+//     and the etcd database size at the end. Its parameters say the
+//     masters' --memory-limit;
 //   - launch-latency-real: create-to-Running p50 and p99 of real runc
 //     containers on one real agent, beside `runc run -d` of the same image in
 //     the same run, then the agent's launches per second for 60 tasks at once
