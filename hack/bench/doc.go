@@ -7,8 +7,8 @@
 // Every master runs with --memory-limit 3584Mi (-memory-limit; empty for the
 // master's default, none on a machine without a cgroup limit), as a master
 // in production runs under its cgroup's limit: the limit caps its resident
-// size, and the collector's growth target that goes with it (GOGC 300)
-// lowers its CPU per write. The table's last line says so.
+// size (the embedded etcd's mapped database included), and the collector's
+// growth target that goes with it (GOGC 300) lowers its CPU per write. The table's last line says so.
 //
 //	go run ./hack/bench                        # every scenario, full size
 //	go run ./hack/bench -short                 # every scenario, small sizes
@@ -34,8 +34,9 @@
 //     the target), each p99 with every source's figure, the CPU the master
 //     and the nodes and frameworks used in that minute and the embedded
 //     etcd's slow applies, compactions, commits and fsyncs in it; the
-//     master's RSS at the end and its peak (the kernel's high-water mark),
-//     and the etcd database size at the end. Its parameters say the
+//     master's RSS at the end (its anonymous and file pages apart: the
+//     limit counts etcd's mapped database too) and its peak (the kernel's
+//     high-water mark), and the etcd database size at the end. Its parameters say the
 //     masters' --memory-limit;
 //   - launch-latency-real: create-to-Running p50 and p99 of real runc
 //     containers on one real agent, beside `runc run -d` of the same image in
@@ -49,9 +50,12 @@
 //
 // Each launch also reports what it cost the master: its mutating API calls
 // per task, the embedded etcd's WAL fsyncs and the CPU the master and this
-// process spent per task, and how many tasks were dropped (their framework
-// launched them again), by reason. -timeline adds, per launch, the calls by
-// resource and verb, a per-second count of tasks created, bound and Running,
+// process spent per task, the watchers the master's watch cache closed for
+// falling behind (each comes back and has every event since replayed to it,
+// copied and encoded for it alone), and how many tasks were dropped (their
+// framework launched them again), by reason. -timeline adds, per launch, the
+// calls by resource and verb, the watches opened, closed and replayed by
+// resource, a per-second count of tasks created, bound and Running,
 // and a few dropped tasks' messages; -profiles
 // DIR writes the master's CPU profile of the first 30s of each launch there
 // (go tool pprof -top FILE), and, for the api scenario, of the first 30s of

@@ -59,8 +59,7 @@ func runLaunch(ctx context.Context, env *env, size launchSize, params string,
 	if err != nil {
 		return err
 	}
-	writesBefore, _ := m.apiWrites(ctx)
-	etcdBefore, _ := m.etcdStats(ctx)
+	before := m.launchBaseline(ctx)
 	cpuBefore, _ := m.cpuSeconds()
 	selfBefore, _ := processCPUSeconds(os.Getpid())
 	start, err := launch(ctx, m, size.tasks)
@@ -72,7 +71,7 @@ func runLaunch(ctx context.Context, env *env, size launchSize, params string,
 		defer func() { <-profiled }()
 	}
 	ok := tr.waitRunning(ctx, size.tasks, 15*time.Minute)
-	reportCosts(ctx, env, m, "launch-throughput", params, size.tasks, time.Since(start), writesBefore, etcdBefore)
+	reportCosts(ctx, env, m, "launch-throughput", params, size.tasks, time.Since(start), before)
 	reportCPU(env, m, "launch-throughput", params, size.tasks, time.Since(start), cpuBefore, selfBefore)
 	bound, running, lastBound, lastRunning := tr.counts()
 	note := ""
@@ -137,24 +136,56 @@ func ensureNamespace(ctx context.Context, c client.Client, name string) error {
 	return nil
 }
 
+// launchBaseline is what the master had counted when a launch started.
+type launchBaseline struct {
+	writes, watches writeCounts
+	etcd            etcdStats
+}
+
+// launchBaseline reads the counters reportCosts reports the growth of.
+func (m *master) launchBaseline(ctx context.Context) launchBaseline {
+	var b launchBaseline
+	b.writes, _ = m.apiWrites(ctx)
+	b.watches, _ = m.watchCounts(ctx)
+	b.etcd, _ = m.etcdStats(ctx)
+	return b
+}
+
 // reportCosts adds what a launch of n tasks cost the master over elapsed: its
-// mutating API calls per task (the breakdown on stderr with -timeline) and
-// the embedded etcd's fsyncs.
-func reportCosts(ctx context.Context, env *env, m *master, scenario, params string, n int, elapsed time.Duration,
-	writesBefore writeCounts, etcdBefore etcdStats) {
-	if writes, err := m.apiWrites(ctx); err == nil && writesBefore != nil {
-		d := writes.since(writesBefore)
+// mutating API calls per task (the breakdown on stderr with -timeline), the
+// embedded etcd's fsyncs, and the watchers its watch cache closed for falling
+// behind, with the events it replayed to watchers that came back.
+func reportCosts(ctx context.Context, env *env, m *master, scenario, params string, n int, elapsed time.Duration, before launchBaseline) {
+	if writes, err := m.apiWrites(ctx); err == nil && before.writes != nil {
+		d := writes.since(before.writes)
 		env.report.add(Row{Scenario: scenario, Params: params, Measure: "API writes per task", Value: d.total() / float64(n), Unit: "calls",
 			Note: fmt.Sprintf("%.0f mutating calls in %.1fs, %.0f/s", d.total(), elapsed.Seconds(), d.total()/elapsed.Seconds())})
 		if env.timeline {
 			fmt.Fprintf(os.Stderr, "bench: %s: mutating calls:\n%s", params, d.per(n, "task"))
 		}
 	}
-	if st, err := m.etcdStats(ctx); err == nil && st.fsyncs > etcdBefore.fsyncs {
-		d := st.minus(etcdBefore)
+	if st, err := m.etcdStats(ctx); err == nil && st.fsyncs > before.etcd.fsyncs {
+		d := st.minus(before.etcd)
 		count, secs := d.fsyncs, d.fsyncSeconds
 		env.report.add(Row{Scenario: scenario, Params: params, Measure: "etcd WAL fsync", Value: 1000 * secs / count, Unit: "ms avg",
 			Note: fmt.Sprintf("%.0f fsyncs, %.1fs of %.1fs spent in fsync", count, secs, elapsed.Seconds())})
+	}
+	if w, err := m.watchCounts(ctx); err == nil && before.watches != nil {
+		d := w.since(before.watches)
+		var closed, replayed float64
+		for k, v := range d {
+			switch {
+			case strings.HasPrefix(k, "terminated "):
+				closed += v
+			case strings.HasPrefix(k, "replayed "):
+				replayed += v
+			}
+		}
+		env.report.add(Row{Scenario: scenario, Params: params, Measure: "watchers closed for falling behind", Value: closed, Unit: "watches",
+			Note: fmt.Sprintf("%.0f events replayed to new and returning watchers (%.1f per task)", replayed, replayed/float64(n))})
+		if env.timeline {
+			fmt.Fprintf(os.Stderr, "bench: %s: watches during the launch:\n%s", params, d.per(1, "launch"))
+		}
 	}
 }
 

@@ -289,3 +289,24 @@ func (m *master) profileHeap(ctx context.Context, path string) {
 func (e *env) profilePath(kind, params string) string {
 	return filepath.Join(e.profiles, kind+"-"+strings.ReplaceAll(strings.ReplaceAll(params, " ", "-"), "=", "")+".pprof")
 }
+
+// watchCounts are counters of the master's watches, by "measure resource":
+// watches opened (apiserver_request_total, verb WATCH), the events each
+// new watch replayed from the watch cache before it caught up
+// (apiserver_init_events_total: each one is copied for that watcher alone),
+// and the watchers the cache closed for falling behind
+// (apiserver_terminated_watchers_total: each comes back and replays).
+func (m *master) watchCounts(ctx context.Context) (writeCounts, error) {
+	out := writeCounts{}
+	err := m.eachSample(ctx, func(name string, labels map[string]string, value float64) {
+		switch {
+		case name == "apiserver_request_total" && labels["verb"] == "WATCH":
+			out["opened "+labels["resource"]] += value
+		case name == "apiserver_init_events_total":
+			out["replayed "+labels["resource"]] += value
+		case name == "apiserver_terminated_watchers_total":
+			out["terminated "+labels["resource"]] += value
+		}
+	})
+	return out, err
+}

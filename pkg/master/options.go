@@ -138,7 +138,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.LeaderElection.LeaseDuration, "leader-elect-lease-duration", o.LeaderElection.LeaseDuration, "How long the leader's Lease lasts without renewal: a master that dies is replaced after this long.")
 	fs.DurationVar(&o.LeaderElection.RenewDeadline, "leader-elect-renew-deadline", o.LeaderElection.RenewDeadline, "How long the leader keeps trying to renew its Lease before it steps down; less than the lease duration.")
 	fs.DurationVar(&o.LeaderElection.RetryPeriod, "leader-elect-retry-period", o.LeaderElection.RetryPeriod, "How often masters try to acquire or renew the leader's Lease; less than the renew deadline.")
-	fs.StringVar(&o.MemoryLimit, "memory-limit", o.MemoryLimit, "Soft limit of the master's memory, e.g. 3584Mi: near it the garbage collector works harder (more CPU) to stay within it. "+
+	fs.StringVar(&o.MemoryLimit, "memory-limit", o.MemoryLimit, "Soft limit of the master's resident memory, e.g. 3584Mi, the embedded etcd's memory-mapped database included: near it the garbage collector works harder (more CPU) to stay within it. "+
 		"Default: 90% of the memory limit of the master's cgroup when it has one, else none; GOMEMLIMIT, when set, is used instead of the default. "+
 		"Under a limit, unless GOGC is set, the collector lets the heap grow to four times what is live (GOGC 300) while that stays within half the limit, and less as the live heap grows.")
 	fs.StringVar(&o.AuditLog, "audit-log", o.AuditLog, "File the API server writes its audit log to (empty: no audit log).")

@@ -11,12 +11,17 @@
 // of the process's cgroup (v1 or v2) when it has one. Under a limit, TuneGC
 // lets the heap grow further between collections (less CPU per write) while
 // the cluster's state is small next to the limit: GCPercent keeps the
-// collector's goal within half of it.
+// collector's goal within half of it. The limit is of resident memory, and
+// the runtime manages only part of it: the embedded etcd's database is a
+// file mapped into memory, hundreds of MiB in a large cluster, resident
+// beside the heap. TuneGC gives the runtime what those mapped pages
+// (MappedResident) leave of the limit (RuntimeLimit), so that the process's
+// resident size, not only its heap, stays near the limit.
 //
 //	limit, source, err := memlimit.Choose(flagValue, os.Getenv("GOMEMLIMIT"),
 //		hostresources.Detector{}.CgroupMemoryLimit)
 //	if err == nil && limit > 0 {
 //		debug.SetMemoryLimit(limit)
-//		go memlimit.TuneGC(ctx, limit, nil)
+//		go memlimit.TuneGC(ctx, limit, memlimit.Knobs{Mapped: memlimit.MappedResident})
 //	}
 package memlimit

@@ -55,30 +55,60 @@ const TuneInterval = time.Second
 // found live.
 const liveHeapMetric = "/gc/heap/live:bytes"
 
-// TuneGC sets the collector's growth target from the live heap, under a soft
-// limit of limit bytes, every TuneInterval until ctx is done (GCPercent):
+// Knobs are what TuneGC reads and sets. A nil setter is the runtime's own
+// (debug.SetGCPercent, debug.SetMemoryLimit); a nil Mapped counts no mapped
+// memory, so the runtime keeps the limit it was given.
+type Knobs struct {
+	SetGCPercent   func(percent int) int
+	SetMemoryLimit func(bytes int64) int64
+	// Mapped returns the resident memory the runtime does not manage
+	// (MappedResident).
+	Mapped func() (int64, error)
+}
+
+// LimitStep is the least change of the runtime's limit TuneGC makes: mapped
+// pages come and go by the page, and a limit that moved with each would only
+// be noise.
+const LimitStep = 16 << 20
+
+// TuneGC holds the process within limit bytes of resident memory, every
+// TuneInterval until ctx is done: it gives the Go runtime the part of the
+// limit that mapped file pages leave (RuntimeLimit of knobs.Mapped), and sets
+// the collector's growth target from the live heap under that (GCPercent):
 // four times what is live while the cluster's state is small next to the
-// limit, twice as it grows. set is called with each new target
-// (debug.SetGCPercent when nil). It returns at once without a limit: a
-// process without a limit keeps the runtime's default, so that its heap
-// stays within twice what is live.
-func TuneGC(ctx context.Context, limit int64, set func(int) int) {
+// limit, twice as it grows. It returns at once without a limit: a process
+// without a limit keeps the runtime's default, so that its heap stays within
+// twice what is live.
+func TuneGC(ctx context.Context, limit int64, knobs Knobs) {
 	if !Bounded(limit) {
 		return
 	}
-	if set == nil {
-		set = debug.SetGCPercent
+	if knobs.SetGCPercent == nil {
+		knobs.SetGCPercent = debug.SetGCPercent
+	}
+	if knobs.SetMemoryLimit == nil {
+		knobs.SetMemoryLimit = debug.SetMemoryLimit
 	}
 	sample := []metrics.Sample{{Name: liveHeapMetric}}
-	current := 0
+	percent, runtimeLimit := 0, limit
 	tune := func() {
+		if knobs.Mapped != nil {
+			mapped, err := knobs.Mapped()
+			if err != nil {
+				mapped = 0
+			}
+			if l := nextRuntimeLimit(limit, runtimeLimit, mapped); l != runtimeLimit {
+				knobs.SetMemoryLimit(l)
+				runtimeLimit = l
+			}
+		}
 		metrics.Read(sample)
 		if sample[0].Value.Kind() != metrics.KindUint64 {
 			return
 		}
-		if p := GCPercent(int64(sample[0].Value.Uint64()), limit); p != current {
-			set(p)
-			current = p
+		if p := GCPercent(int64(sample[0].Value.Uint64()), runtimeLimit); p != percent {
+			knobs.SetGCPercent(p)
+			percent = p
 		}
 	}
 	tune()
@@ -92,4 +122,15 @@ func TuneGC(ctx context.Context, limit int64, set func(int) int) {
 			tune()
 		}
 	}
+}
+
+// nextRuntimeLimit returns the runtime's limit to set under limit, with
+// current set now and mapped bytes of file pages resident: RuntimeLimit, or
+// current while that moved less than LimitStep from it.
+func nextRuntimeLimit(limit, current, mapped int64) int64 {
+	next := RuntimeLimit(limit, mapped)
+	if d := next - current; d > -LimitStep && d < LimitStep {
+		return current
+	}
+	return next
 }

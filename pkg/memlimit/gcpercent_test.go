@@ -40,7 +40,7 @@ func TestTuneGC(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			TuneGC(ctx, limit, func(p int) int { set = append(set, p); return 0 })
+			TuneGC(ctx, limit, Knobs{SetGCPercent: func(p int) int { set = append(set, p); return 0 }})
 		}()
 		time.Sleep(100 * time.Millisecond)
 		cancel()

@@ -15,8 +15,11 @@ import (
 
 // applyMemoryLimit sets the process's soft memory limit from the master's
 // --memory-limit, or its default (memlimit.Choose), and says which. Under a
-// limit, unless GOGC is set, it tunes the collector's growth target for the
-// life of the process (memlimit.TuneGC).
+// limit, unless GOGC is set, it tunes the collector for the life of the
+// process (memlimit.TuneGC): its growth target, and, for a limit of
+// --memory-limit or the cgroup's, the runtime's share of it, so that the
+// embedded etcd's mapped database counts within the limit. GOMEMLIMIT is
+// the runtime's own limit and stays as given.
 func applyMemoryLimit(o *master.Options) error {
 	limit, source, err := memlimit.Choose(o.MemoryLimit, os.Getenv("GOMEMLIMIT"), hostresources.Detector{}.CgroupMemoryLimit)
 	if err != nil {
@@ -30,9 +33,13 @@ func applyMemoryLimit(o *master.Options) error {
 		limit = debug.SetMemoryLimit(-1) // the runtime's, read from GOMEMLIMIT
 	}
 	if memlimit.Bounded(limit) && os.Getenv("GOGC") == "" {
+		knobs := memlimit.Knobs{}
+		if source != memlimit.FromGOMEMLIMIT {
+			knobs.Mapped = memlimit.MappedResident
+		}
 		klog.InfoS("Garbage collector's growth target tuned to the live heap under the soft memory limit",
-			"max", memlimit.MaxGCPercent, "min", memlimit.DefaultGCPercent)
-		go memlimit.TuneGC(context.Background(), limit, nil)
+			"max", memlimit.MaxGCPercent, "min", memlimit.DefaultGCPercent, "mappedFilesWithinLimit", knobs.Mapped != nil)
+		go memlimit.TuneGC(context.Background(), limit, knobs)
 	}
 	return nil
 }
