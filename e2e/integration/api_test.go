@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -137,6 +138,62 @@ func TestAPI(t *testing.T) {
 		role := object(t, strings.Replace(kinds["Role"], "team-a", "watched", 1))
 		g.Expect(c.Create(ctx, role)).To(Succeed())
 		g.Eventually(w.ResultChan()).Should(Receive(HaveField("Type", BeEquivalentTo("ADDED"))))
+	})
+
+	t.Run("a watch and a list by node see that node's tasks only", func(t *testing.T) {
+		g := NewWithT(t)
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		onNode := func(name, node string) *unstructured.Unstructured {
+			task := object(t, strings.Replace(kinds["Task"], "report-1", name, 1))
+			if node != "" {
+				g.Expect(unstructured.SetNestedField(task.Object, node, "spec", "nodeName")).To(Succeed())
+			}
+			return task
+		}
+		tasks := func() *unstructured.UnstructuredList {
+			l := &unstructured.UnstructuredList{}
+			l.SetGroupVersionKind(schema.GroupVersionKind{Group: "meseta.dev", Version: "v1alpha1", Kind: "TaskList"})
+			return l
+		}
+		byNode := client.MatchingFields{"spec.nodeName": "node-x"}
+		before := tasks()
+		g.Expect(c.List(ctx, before, byNode)).To(Succeed())
+		wc, err := client.NewWithWatch(m.RESTConfig(), client.Options{})
+		g.Expect(err).NotTo(HaveOccurred())
+		w, err := wc.Watch(ctx, tasks(), byNode, &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: before.GetResourceVersion()}})
+		g.Expect(err).NotTo(HaveOccurred())
+		defer w.Stop()
+
+		unbound := onNode("by-node-later", "")
+		for _, task := range []*unstructured.Unstructured{onNode("by-node-y", "node-y"), onNode("by-node-x", "node-x"), unbound} {
+			g.Expect(c.Create(ctx, task)).To(Succeed())
+		}
+		bind := client.MergeFrom(unbound.DeepCopy())
+		g.Expect(unstructured.SetNestedField(unbound.Object, "node-x", "spec", "nodeName")).To(Succeed())
+		g.Expect(c.Patch(ctx, unbound, bind)).To(Succeed())
+
+		added := map[string]bool{}
+		for len(added) < 2 {
+			var ev watch.Event
+			g.Eventually(w.ResultChan()).Should(Receive(&ev))
+			task := ev.Object.(*unstructured.Unstructured)
+			node, _, _ := unstructured.NestedString(task.Object, "spec", "nodeName")
+			g.Expect(node).To(Equal("node-x"), "event %s of task %s", ev.Type, task.GetName())
+			if ev.Type == watch.Added {
+				added[task.GetName()] = true
+			}
+		}
+		g.Expect(added).To(HaveKey("by-node-x"))
+		g.Expect(added).To(HaveKey("by-node-later"), "a task bound to the node comes as added")
+
+		after := tasks()
+		g.Expect(c.List(ctx, after, byNode)).To(Succeed())
+		var names []string
+		for _, item := range after.Items {
+			names = append(names, item.GetName())
+		}
+		g.Expect(names).To(ConsistOf("by-node-x", "by-node-later"))
 	})
 
 	t.Run("status is a subresource", func(t *testing.T) {

@@ -59,7 +59,7 @@ func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duratio
 	defer m.stop()
 	rec := newLatencies()
 	regStart := time.Now()
-	if _, err := startFleet(ctx, m, nodes, rec); err != nil {
+	if _, err := startFleet(ctx, env, m, nodes, rec); err != nil {
 		return err
 	}
 	env.report.add(Row{Scenario: "api", Params: params, Measure: "nodes registered", Value: float64(nodes) / time.Since(regStart).Seconds(), Unit: "nodes/s"})

@@ -187,7 +187,9 @@ func (m *master) stop() {
 
 // startFleet runs n simulated nodes against m until ctx ends, and returns once
 // they are registered; rec, when not nil, records their calls' latencies.
-func startFleet(ctx context.Context, m *master, n int, rec *latencies) (*simulate.Fleet, error) {
+// With -agent-watches each node also holds its own watch of its tasks
+// (watchAsAgents).
+func startFleet(ctx context.Context, env *env, m *master, n int, rec *latencies) (*simulate.Fleet, error) {
 	cfg := m.config()
 	if rec != nil {
 		cfg.WrapTransport = rec.wrapFor("agents")
@@ -207,6 +209,9 @@ func startFleet(ctx context.Context, m *master, n int, rec *latencies) (*simulat
 	go func() { errc <- f.Run(ctx) }()
 	select {
 	case <-f.Ready():
+		if env.agentWatches {
+			watchAsAgents(ctx, m, n)
+		}
 		return f, nil
 	case err := <-errc:
 		return nil, fmt.Errorf("the simulated nodes stopped: %w", err)

@@ -61,6 +61,11 @@
 // (go tool pprof -top FILE), and, for the api scenario, of the first 30s of
 // its steady minute and its heap profile at the end.
 //
+// The simulated nodes share one watch of the tasks bound to any of them;
+// -agent-watches adds, for each node, the watch of its own tasks a real
+// agent holds (field selector spec.nodeName=NODE), so that the master serves
+// as many watches as a real fleet's.
+//
 // The simulated nodes and frameworks run in this process; the master runs in
 // its own, so its RSS is its own. Latencies are measured by the clients, per
 // request, after client-side rate limiting.

@@ -52,7 +52,7 @@ func runLaunch(ctx context.Context, env *env, size launchSize, params string,
 		return err
 	}
 	defer m.stop()
-	if _, err := startFleet(ctx, m, size.nodes, nil); err != nil {
+	if _, err := startFleet(ctx, env, m, size.nodes, nil); err != nil {
 		return err
 	}
 	tr, err := trackTasks(ctx, m, benchNamespace)

@@ -41,7 +41,7 @@ func runOffers(ctx context.Context, env *env, nodes, frameworks int, window time
 		return err
 	}
 	defer m.stop()
-	if _, err := startFleet(ctx, m, nodes, nil); err != nil {
+	if _, err := startFleet(ctx, env, m, nodes, nil); err != nil {
 		return err
 	}
 	made, accepted, err := countOffers(ctx, m)

@@ -137,7 +137,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("failed to configure the API server: %w", err)
 	}
 	if getter := config.APIExtensions.ExtraConfig.CRDRESTOptionsGetter; getter != nil {
-		config.APIExtensions.ExtraConfig.CRDRESTOptionsGetter = crdstorage.DeepWatchQueues(getter)
+		config.APIExtensions.ExtraConfig.CRDRESTOptionsGetter = crdstorage.TuneWatchCaches(getter)
 	}
 	completedConfig, err := config.Complete()
 	if err != nil {

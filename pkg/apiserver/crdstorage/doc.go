@@ -1,8 +1,10 @@
 // Package crdstorage tunes how the API server stores and watches Meseta's
-// custom resources. DeepWatchQueues wraps the REST options getter of the
+// custom resources. TuneWatchCaches wraps the REST options getter of the
 // custom resources so that their watch caches give watchers queues as deep as
-// those of the built-in resources with an index:
+// those of the built-in resources with an index, and index Tasks by the node
+// they are bound to, as the built-in Pods are, so that each agent's watch of
+// its node's Tasks is handed only that node's events:
 //
 //	cfg.APIExtensions.ExtraConfig.CRDRESTOptionsGetter =
-//		crdstorage.DeepWatchQueues(cfg.APIExtensions.ExtraConfig.CRDRESTOptionsGetter)
+//		crdstorage.TuneWatchCaches(cfg.APIExtensions.ExtraConfig.CRDRESTOptionsGetter)
 package crdstorage

@@ -11,47 +11,55 @@ import (
 	"k8s.io/client-go/tools/cache"
 )
 
-// namespaceTrigger is the name of the watch cache index that DeepWatchQueues
-// gives custom resources.
+// namespaceTrigger is the name of the watch cache index that TuneWatchCaches
+// gives custom resources without a field index of their own.
 const namespaceTrigger = "metadata.namespace"
 
-// DeepWatchQueues returns getter with a storage decorator that gives the watch
-// cache of every custom resource that has none an index (by namespace), as
-// the built-in resources with a selector index have. The index serves no
-// watch (no custom resource's selector names it); what it changes is how many
-// events a watcher may have waiting. The watch cache sizes a watcher's queue,
-// when the watch starts, at about one second of the events it keeps (its
-// history divided by 75 seconds), at least 10, and at most 100 events for a
-// resource without an index or 1,000 for one with. A watcher whose queue is
-// full when an event comes is closed once the cache's short wait budget is
-// spent; its client watches again from where it was, which replays every
-// event since, decoded, copied and encoded again. Under a long launch the
-// history grows to tens of thousands of Task events, and the deeper queue is
-// what lets a watcher on a saturated master fall a few seconds behind
-// without being closed.
-func DeepWatchQueues(getter generic.RESTOptionsGetter) generic.RESTOptionsGetter {
-	return deepWatchQueues{getter}
+// TuneWatchCaches returns getter with a storage decorator that gives the
+// watch cache of every custom resource an index: Tasks by node
+// (spec.nodeName, see NodeIndexed), every other resource that has none by
+// namespace.
+//
+// The namespace index serves no watch (no custom resource's selector names
+// it); what it changes is how many events a watcher may have waiting. The
+// watch cache sizes a watcher's queue, when the watch starts, at about one
+// second of the events it keeps (its history divided by 75 seconds), at least
+// 10, and at most 100 events for a resource without an index or 1,000 for
+// one with. A watcher whose queue is full when an event comes is closed once
+// the cache's short wait budget is spent; its client watches again from
+// where it was, which replays every event since, decoded, copied and encoded
+// again. Under a long launch the history grows to tens of thousands of Task
+// events, and the deeper queue is what lets a watcher on a saturated master
+// fall a few seconds behind without being closed.
+func TuneWatchCaches(getter generic.RESTOptionsGetter) generic.RESTOptionsGetter {
+	return tunedWatchCaches{getter}
 }
 
-type deepWatchQueues struct {
+type tunedWatchCaches struct {
 	generic.RESTOptionsGetter
 }
 
 // GetRESTOptions returns the custom resource's options, with a storage
-// decorator that adds the index when the resource has none.
-func (g deepWatchQueues) GetRESTOptions(resource schema.GroupResource, example runtime.Object) (generic.RESTOptions, error) {
+// decorator that adds its index when it has none.
+func (g tunedWatchCaches) GetRESTOptions(resource schema.GroupResource, example runtime.Object) (generic.RESTOptions, error) {
 	opts, err := g.RESTOptionsGetter.GetRESTOptions(resource, example)
 	if err != nil || opts.Decorator == nil {
 		return opts, err
 	}
 	decorate := opts.Decorator
+	field, byNode := NodeIndexed[resource]
 	opts.Decorator = func(config *storagebackend.ConfigForResource, prefix string,
 		keyFunc func(obj runtime.Object) (string, error), newFunc, newListFunc func() runtime.Object,
 		attrs storage.AttrFunc, triggers storage.IndexerFuncs, indexers *cache.Indexers) (storage.Interface, factory.DestroyFunc, error) {
-		if len(triggers) == 0 {
+		switch {
+		case len(triggers) != 0:
+			return decorate(config, prefix, keyFunc, newFunc, newListFunc, attrs, triggers, indexers)
+		case byNode:
+			return decorateByNode(decorate, field, config, prefix, keyFunc, newFunc, newListFunc, attrs, indexers)
+		default:
 			triggers = storage.IndexerFuncs{namespaceTrigger: namespaceOf}
+			return decorate(config, prefix, keyFunc, newFunc, newListFunc, attrs, triggers, indexers)
 		}
-		return decorate(config, prefix, keyFunc, newFunc, newListFunc, attrs, triggers, indexers)
 	}
 	return opts, nil
 }
