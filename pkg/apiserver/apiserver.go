@@ -139,6 +139,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if getter := config.APIExtensions.ExtraConfig.CRDRESTOptionsGetter; getter != nil {
 		config.APIExtensions.ExtraConfig.CRDRESTOptionsGetter = crdstorage.TuneWatchCaches(getter)
 	}
+	if fc := config.ControlPlane.Generic.FlowControl; fc != nil {
+		fc = crdstorage.CountNodeIndexedWatches(fc)
+		config.ControlPlane.Generic.FlowControl = fc
+		config.APIExtensions.GenericConfig.FlowControl = fc
+		config.Aggregator.GenericConfig.FlowControl = fc
+	}
 	completedConfig, err := config.Complete()
 	if err != nil {
 		return nil, err
