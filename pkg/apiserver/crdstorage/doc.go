@@ -3,8 +3,11 @@
 // custom resources so that their watch caches give watchers queues as deep as
 // those of the built-in resources with an index, and index Tasks by the node
 // they are bound to, as the built-in Pods are, so that each agent's watch of
-// its node's Tasks is handed only that node's events:
+// its node's Tasks is handed only that node's events. CountNodeIndexedWatches
+// wraps priority and fairness so that it no longer charges every Task write
+// for those watches:
 //
 //	cfg.APIExtensions.ExtraConfig.CRDRESTOptionsGetter =
 //		crdstorage.TuneWatchCaches(cfg.APIExtensions.ExtraConfig.CRDRESTOptionsGetter)
+//	cfg.ControlPlane.Generic.FlowControl = crdstorage.CountNodeIndexedWatches(cfg.ControlPlane.Generic.FlowControl)
 package crdstorage
