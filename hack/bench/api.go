@@ -204,7 +204,7 @@ func reportSteadyCPU(env *env, m *master, params, while string, d time.Duration,
 // reportSteadyWrites adds the mutating calls per second the master served in
 // the steady window (by resource and verb on stderr with -timeline): the
 // writes that holding the cluster costs.
-func reportSteadyWrites(ctx context.Context, env *env, m *master, params, while string, d time.Duration, before writeCounts) {
+func reportSteadyWrites(ctx context.Context, env *env, m *master, params, while string, d time.Duration, before counts) {
 	writes, err := m.apiWrites(ctx)
 	if err != nil || before == nil {
 		return

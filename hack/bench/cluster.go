@@ -187,8 +187,7 @@ func (m *master) stop() {
 
 // startFleet runs n simulated nodes against m until ctx ends, and returns once
 // they are registered; rec, when not nil, records their calls' latencies.
-// With -agent-watches each node also holds its own watch of its tasks
-// (watchAsAgents).
+// Each node watches its own tasks, as a real agent does.
 func startFleet(ctx context.Context, env *env, m *master, n int, rec *latencies) (*simulate.Fleet, error) {
 	cfg := m.config()
 	if rec != nil {
@@ -209,9 +208,6 @@ func startFleet(ctx context.Context, env *env, m *master, n int, rec *latencies)
 	go func() { errc <- f.Run(ctx) }()
 	select {
 	case <-f.Ready():
-		if env.agentWatches {
-			watchAsAgents(ctx, m, n)
-		}
 		return f, nil
 	case err := <-errc:
 		return nil, fmt.Errorf("the simulated nodes stopped: %w", err)

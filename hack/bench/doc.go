@@ -44,7 +44,7 @@
 //     and the time from creating an App of 20 instances to all Running
 //     (needs root, bin/runc and bin/images from `make images`);
 //   - write-ceiling: the most writes per second one master takes of Task
-//     status patches (JSON, a CRD with schema and CEL rules) and of Lease
+//     status patches (JSON, a CRD with a schema, its rules run in Go) and of Lease
 //     updates (protobuf), and its CPU per write: the ceiling every launch
 //     figure lives under.
 //
@@ -61,10 +61,9 @@
 // (go tool pprof -top FILE), and, for the api scenario, of the first 30s of
 // its steady minute and its heap profile at the end.
 //
-// The simulated nodes share one watch of the tasks bound to any of them;
-// -agent-watches adds, for each node, the watch of its own tasks a real
-// agent holds (field selector spec.nodeName=NODE), so that the master serves
-// as many watches as a real fleet's.
+// Each simulated node lists and watches its own tasks as its agent (field
+// selector spec.nodeName=NODE), as a real agent does: the master serves as
+// many watches as a real fleet's.
 //
 // The simulated nodes and frameworks run in this process; the master runs in
 // its own, so its RSS is its own. Latencies are measured by the clients, per

@@ -138,15 +138,14 @@ func ensureNamespace(ctx context.Context, c client.Client, name string) error {
 
 // launchBaseline is what the master had counted when a launch started.
 type launchBaseline struct {
-	writes, watches writeCounts
-	etcd            etcdStats
+	api  apiCounters
+	etcd etcdStats
 }
 
 // launchBaseline reads the counters reportCosts reports the growth of.
 func (m *master) launchBaseline(ctx context.Context) launchBaseline {
 	var b launchBaseline
-	b.writes, _ = m.apiWrites(ctx)
-	b.watches, _ = m.watchCounts(ctx)
+	b.api, _ = m.apiCounts(ctx)
 	b.etcd, _ = m.etcdStats(ctx)
 	return b
 }
@@ -156,8 +155,9 @@ func (m *master) launchBaseline(ctx context.Context) launchBaseline {
 // embedded etcd's fsyncs, and the watchers its watch cache closed for falling
 // behind, with the events it replayed to watchers that came back.
 func reportCosts(ctx context.Context, env *env, m *master, scenario, params string, n int, elapsed time.Duration, before launchBaseline) {
-	if writes, err := m.apiWrites(ctx); err == nil && before.writes != nil {
-		d := writes.since(before.writes)
+	api, err := m.apiCounts(ctx)
+	if err == nil && before.api.writes != nil {
+		d := api.writes.since(before.api.writes)
 		env.report.add(Row{Scenario: scenario, Params: params, Measure: "API writes per task", Value: d.total() / float64(n), Unit: "calls",
 			Note: fmt.Sprintf("%.0f mutating calls in %.1fs, %.0f/s", d.total(), elapsed.Seconds(), d.total()/elapsed.Seconds())})
 		if env.timeline {
@@ -170,8 +170,8 @@ func reportCosts(ctx context.Context, env *env, m *master, scenario, params stri
 		env.report.add(Row{Scenario: scenario, Params: params, Measure: "etcd WAL fsync", Value: 1000 * secs / count, Unit: "ms avg",
 			Note: fmt.Sprintf("%.0f fsyncs, %.1fs of %.1fs spent in fsync", count, secs, elapsed.Seconds())})
 	}
-	if w, err := m.watchCounts(ctx); err == nil && before.watches != nil {
-		d := w.since(before.watches)
+	if err == nil && before.api.watches != nil {
+		d := api.watches.since(before.api.watches)
 		var closed, replayed float64
 		for k, v := range d {
 			switch {

@@ -33,9 +33,6 @@ type env struct {
 	// memoryLimit is every master's --memory-limit; empty for the master's
 	// default.
 	memoryLimit string
-	// agentWatches makes each simulated node hold its own watch of its
-	// tasks, as a real agent does (watchAsAgents).
-	agentWatches bool
 	// tmp holds the masters' data dirs.
 	tmp    string
 	report *Report
@@ -65,7 +62,6 @@ func main() {
 	flag.BoolVar(&e.short, "short", os.Getenv("BENCH_SHORT") != "", "run small sizes only (default: $BENCH_SHORT set)")
 	flag.BoolVar(&e.timeline, "timeline", false, "print each launch's per-second counts of tasks created, bound and Running")
 	flag.StringVar(&e.profiles, "profiles", "", "a directory to write the master's CPU profile of each launch to (30s from the launch), its heap profile at the end of the api scenario, every master's log and the frameworks' log (frameworks.log)")
-	flag.BoolVar(&e.agentWatches, "agent-watches", false, "each simulated node also holds its own watch of its tasks (field selector spec.nodeName=NODE), as a real agent does, beside the fleet's shared watch")
 	flag.StringVar(&e.memoryLimit, "memory-limit", "3584Mi", "the --memory-limit of every master the scenarios start (empty: the master's default, none on a machine without a cgroup limit)")
 	flag.StringVar(&e.meseta, "meseta", filepath.Join(bin, "meseta"), "the meseta binary")
 	flag.StringVar(&e.runc, "runc", filepath.Join(bin, "runc"), "the runc binary")

@@ -18,12 +18,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// writeCounts is how many mutating API calls the master served, by
-// "resource/subresource VERB".
-type writeCounts map[string]float64
+// counts are counters the master keeps, by key: "resource/subresource VERB"
+// for its mutating calls (apiCounts' writes), "measure resource" for its
+// watches (apiCounts' watches).
+type counts map[string]float64
 
 // total returns the sum over every resource.
-func (w writeCounts) total() float64 {
+func (w counts) total() float64 {
 	var n float64
 	for _, v := range w {
 		n += v
@@ -32,8 +33,8 @@ func (w writeCounts) total() float64 {
 }
 
 // since returns what happened between before and w.
-func (w writeCounts) since(before writeCounts) writeCounts {
-	out := writeCounts{}
+func (w counts) since(before counts) counts {
+	out := counts{}
 	for k, v := range w {
 		if d := v - before[k]; d > 0 {
 			out[k] = d
@@ -43,7 +44,7 @@ func (w writeCounts) since(before writeCounts) writeCounts {
 }
 
 // per formats the calls per unit (n of them: tasks, seconds), largest first.
-func (w writeCounts) per(n int, unit string) string {
+func (w counts) per(n int, unit string) string {
 	keys := make([]string, 0, len(w))
 	for k := range w {
 		keys = append(keys, k)
@@ -63,17 +64,43 @@ var mutatingVerbs = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "A
 
 // apiWrites reads the master's apiserver_request_total and returns its
 // mutating calls.
-func (m *master) apiWrites(ctx context.Context) (writeCounts, error) {
-	out := writeCounts{}
+func (m *master) apiWrites(ctx context.Context) (counts, error) {
+	c, err := m.apiCounts(ctx)
+	return c.writes, err
+}
+
+// apiCounters are the master's counters of calls and watches, read at once.
+type apiCounters struct {
+	// writes are the mutating calls (apiserver_request_total), by
+	// "resource/subresource VERB".
+	writes counts
+	// watches are by "measure resource": watches opened
+	// (apiserver_request_total, verb WATCH), the events each new watch
+	// replayed from the watch cache before it caught up
+	// (apiserver_init_events_total: each one is copied for that watcher
+	// alone), and the watchers the cache closed for falling behind
+	// (apiserver_terminated_watchers_total: each comes back and replays).
+	watches counts
+}
+
+// apiCounts reads the master's /metrics once and returns its apiCounters.
+func (m *master) apiCounts(ctx context.Context) (apiCounters, error) {
+	out := apiCounters{writes: counts{}, watches: counts{}}
 	err := m.eachSample(ctx, func(name string, labels map[string]string, value float64) {
-		if name != "apiserver_request_total" || !mutatingVerbs[labels["verb"]] {
-			return
+		switch {
+		case name == "apiserver_request_total" && mutatingVerbs[labels["verb"]]:
+			key := labels["resource"]
+			if s := labels["subresource"]; s != "" {
+				key += "/" + s
+			}
+			out.writes[key+" "+labels["verb"]] += value
+		case name == "apiserver_request_total" && labels["verb"] == "WATCH":
+			out.watches["opened "+labels["resource"]] += value
+		case name == "apiserver_init_events_total":
+			out.watches["replayed "+labels["resource"]] += value
+		case name == "apiserver_terminated_watchers_total":
+			out.watches["terminated "+labels["resource"]] += value
 		}
-		key := labels["resource"]
-		if s := labels["subresource"]; s != "" {
-			key += "/" + s
-		}
-		out[key+" "+labels["verb"]] += value
 	})
 	return out, err
 }
@@ -288,25 +315,4 @@ func (m *master) profileHeap(ctx context.Context, path string) {
 // "api-heap") of the scenario run with params goes.
 func (e *env) profilePath(kind, params string) string {
 	return filepath.Join(e.profiles, kind+"-"+strings.ReplaceAll(strings.ReplaceAll(params, " ", "-"), "=", "")+".pprof")
-}
-
-// watchCounts are counters of the master's watches, by "measure resource":
-// watches opened (apiserver_request_total, verb WATCH), the events each
-// new watch replayed from the watch cache before it caught up
-// (apiserver_init_events_total: each one is copied for that watcher alone),
-// and the watchers the cache closed for falling behind
-// (apiserver_terminated_watchers_total: each comes back and replays).
-func (m *master) watchCounts(ctx context.Context) (writeCounts, error) {
-	out := writeCounts{}
-	err := m.eachSample(ctx, func(name string, labels map[string]string, value float64) {
-		switch {
-		case name == "apiserver_request_total" && labels["verb"] == "WATCH":
-			out["opened "+labels["resource"]] += value
-		case name == "apiserver_init_events_total":
-			out["replayed "+labels["resource"]] += value
-		case name == "apiserver_terminated_watchers_total":
-			out["terminated "+labels["resource"]] += value
-		}
-	})
-	return out, err
 }

@@ -55,7 +55,7 @@ type Config struct {
 	// would: user meseta:node:<node> in group meseta:nodes, by impersonation,
 	// so the master's priority and fairness and its node-restriction policy
 	// treat them as a real agent's. REST's identity then needs the impersonate
-	// verb on users and groups. The shared watches stay REST's own.
+	// verb on users and groups. The shared watch of Nodes stays REST's own.
 	NodeIdentities bool
 	// Logger logs; default discards.
 	Logger logr.Logger

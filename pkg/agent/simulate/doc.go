@@ -4,11 +4,12 @@
 // would (package tasks' NextStatus and finalizer), but runs no containers.
 // It is Meseta's hollow node, for scale tests and benchmarks of the master.
 //
-// A Fleet shares everything that can be shared between its nodes: one
-// client (with a rate limit sized for the fleet), one watch of Tasks bound
-// to any node (field selector spec.nodeName!=""), filtered in the process to
-// the fleet's nodes, and one watch of Nodes that the heartbeats read instead
-// of getting their Node at every beat.
+// A Fleet shares what a real fleet's agents would not notice being shared:
+// one client (with a rate limit sized for the fleet) and one watch of Nodes
+// that the heartbeats read instead of getting their Node at every beat. Each
+// node lists and watches the Tasks bound to it (field selector
+// spec.nodeName=NODE) as its agent does, so the master serves as many task
+// watches as a real fleet's, each handed its node's events only.
 //
 // With NodeIdentities (the default of `meseta agent --simulate`), what a node
 // writes is written as its own agent: the fleet impersonates user

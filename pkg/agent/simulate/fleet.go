@@ -10,7 +10,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/fields"
 	apiruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -22,14 +21,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"meseta.dev/meseta/apis/v1alpha1"
 	"meseta.dev/meseta/pkg/agent/node"
 )
 
-// Fleet is a set of simulated agents sharing one client, one watch of bound
-// Tasks and one watch of Nodes.
+// Fleet is a set of simulated agents sharing one client and one watch of
+// Nodes; each node watches its own Tasks.
 type Fleet struct {
 	cfg        Config
 	containers *store
@@ -53,15 +51,16 @@ func (f *Fleet) Containers() int { return f.containers.len() }
 
 // Run runs the fleet until ctx ends. In order, it:
 //
-//  1. starts a controller manager whose cache watches Nodes and the Tasks
-//     bound to any node, with the task controller of every simulated node;
+//  1. starts each node's watch of its Tasks, and a controller manager whose
+//     cache watches Nodes, with the task controller of every simulated node,
+//     and waits until every watch has listed;
 //  2. registers every node (Node, status, Lease), RegisterConcurrency at once;
 //  3. closes Ready and renews every node's Lease, each at its own phase of the
 //     heartbeat interval, until ctx ends.
 func (f *Fleet) Run(ctx context.Context) error {
 	logger := f.cfg.Logger
 	ctx = log.IntoContext(ctx, logger)
-	mgr, err := f.manager()
+	mgr, tasks, err := f.manager()
 	if err != nil {
 		return err
 	}
@@ -71,9 +70,10 @@ func (f *Fleet) Run(ctx context.Context) error {
 	}
 	mgrCtx, stop := context.WithCancel(ctx)
 	defer stop()
+	tasks.run(mgrCtx)
 	mgrDone := make(chan error, 1)
 	go func() { mgrDone <- mgr.Start(mgrCtx) }()
-	if !mgr.GetCache().WaitForCacheSync(ctx) {
+	if !mgr.GetCache().WaitForCacheSync(ctx) || tasks.WaitForSync(ctx) != nil {
 		stop()
 		return errors.Join(errors.New("the simulation stopped before its caches synced"), <-mgrDone)
 	}
@@ -110,49 +110,54 @@ func (f *Fleet) Run(ctx context.Context) error {
 	return err
 }
 
-// manager returns the fleet's controller manager with the task controller.
-func (f *Fleet) manager() (manager.Manager, error) {
+// manager returns the fleet's controller manager with the task controller,
+// and the nodes' watches of their tasks, which feed that controller.
+func (f *Fleet) manager() (manager.Manager, *nodeTasks, error) {
 	scheme := apiruntime.NewScheme()
 	if err := errors.Join(clientgoscheme.AddToScheme(scheme), v1alpha1.AddToScheme(scheme)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	mgr, err := manager.New(f.cfg.REST, manager.Options{
-		Scheme: scheme,
-		Logger: f.cfg.Logger,
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			// One watch for every node's tasks: those bound to some node.
-			&v1alpha1.Task{}: {Field: fields.OneTermNotEqualSelector("spec.nodeName", "")},
-		}, DefaultTransform: cache.TransformStripManagedFields()},
+		Scheme:                 scheme,
+		Logger:                 f.cfg.Logger,
+		Cache:                  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 	})
 	if err != nil {
-		return nil, fmt.Errorf("failed to create the simulation's manager: %w", err)
+		return nil, nil, fmt.Errorf("failed to create the simulation's manager: %w", err)
+	}
+	tasks, err := newNodeTasks(f.cfg.REST, scheme, f.cfg.Nodes)
+	if err != nil {
+		return nil, nil, err
 	}
 	nodes := make(map[string]bool, len(f.cfg.Nodes))
 	for _, n := range f.cfg.Nodes {
 		nodes[n] = true
 	}
-	r := &reconciler{client: mgr.GetClient(), nodes: nodes, containers: f.containers,
+	r := &reconciler{client: mgr.GetClient(), tasks: tasks, nodes: nodes, containers: f.containers,
 		startDelay: f.cfg.StartDelay, clock: clock.RealClock{}}
-	ours := predicate.NewPredicateFuncs(func(o client.Object) bool {
-		t, ok := o.(*v1alpha1.Task)
-		return ok && nodes[t.Spec.NodeName]
-	})
 	err = builder.ControllerManagedBy(mgr).
 		Named("simulated-task").
-		For(&v1alpha1.Task{}, builder.WithPredicates(ours)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: f.cfg.Concurrency, SkipNameValidation: ptr(true)}).
+		WatchesRawSource(tasks).
+		WithOptions(controller.Options{MaxConcurrentReconciles: f.cfg.Concurrency, SkipNameValidation: ptr(true),
+			// Thousands of nodes list their tasks at start, each as its own
+			// flow of the master's priority and fairness.
+			CacheSyncTimeout: taskSyncTimeout}).
 		Complete(r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// The heartbeats read Nodes from the cache: start its informer with the others.
 	if _, err := mgr.GetCache().GetInformer(context.Background(), &v1alpha1.Node{}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return mgr, nil
+	return mgr, tasks, nil
 }
+
+// taskSyncTimeout is how long the task controller waits for every node's
+// watch to list its tasks.
+const taskSyncTimeout = 10 * time.Minute
 
 // heartbeats returns one node.Heartbeat per simulated node, reading Nodes
 // through the cache and writing through the shared client.

@@ -27,8 +27,8 @@ func nodeOf(ctx context.Context) (string, bool) {
 
 // impersonateNodes makes every request whose context names a node (asNode)
 // as that node's agent would: user meseta:node:<node> in group meseta:nodes.
-// Requests with no node (the fleet's shared watches) keep the fleet's own
-// identity.
+// Requests with no node (the fleet's shared watch of Nodes) keep the fleet's
+// own identity.
 type impersonateNodes struct {
 	next http.RoundTripper
 }

@@ -22,7 +22,9 @@ import (
 // tasks.WriteStatus (one patch per state, with optimistic locking), and the
 // finalizer removed once the final status is written.
 type reconciler struct {
+	// client writes the tasks; tasks reads them (the nodes' watches).
 	client     client.Client
+	tasks      taskReader
 	nodes      map[string]bool
 	containers *store
 	startDelay time.Duration
@@ -32,10 +34,15 @@ type reconciler struct {
 	superseded tasks.Superseded
 }
 
+// taskReader reads a task by its key (client.Reader's Get).
+type taskReader interface {
+	Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error
+}
+
 // Reconcile implements reconcile.Reconciler.
 func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	task := &v1alpha1.Task{}
-	if err := r.client.Get(ctx, req.NamespacedName, task); err != nil {
+	if err := r.tasks.Get(ctx, req.NamespacedName, task); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.containers.forget(req.NamespacedName)
 			r.superseded.Forget(req.NamespacedName)

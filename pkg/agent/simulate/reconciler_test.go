@@ -45,7 +45,7 @@ func newCountingReconciler(t *testing.T, task *v1alpha1.Task) *countingReconcile
 				return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
 			},
 		}).Build()
-	cr.reconciler = &reconciler{client: cr.c, nodes: map[string]bool{"sim-1": true}, containers: newStore(),
+	cr.reconciler = &reconciler{client: cr.c, tasks: cr.c, nodes: map[string]bool{"sim-1": true}, containers: newStore(),
 		startDelay: time.Second, clock: clocktesting.NewFakePassiveClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
 	return cr
 }
