@@ -3,7 +3,9 @@
 // The kinds are Node and Role (cluster-scoped) and Framework, Offer, Task, App and
 // Job (namespaced). They are served as CustomResourceDefinitions generated from the
 // markers in this package (`make manifests`, into config/crd/bases; the crd package
-// embeds them). Every kind has a status subresource, printer columns, short names
+// embeds them). The CEL rules in the markers are the rules of each kind; the
+// master runs a Task's in Go instead (package taskvalidation, crd.Served), as
+// Tasks are written at launch rates. Every kind has a status subresource, printer columns, short names
 // and the category "meseta", so `kubectl get meseta` lists them all.
 //
 // Short names: nodes mnode, roles mrole, frameworks fw, offers of, tasks tk,

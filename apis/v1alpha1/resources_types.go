@@ -8,7 +8,8 @@ import "k8s.io/apimachinery/pkg/api/resource"
 // A quantity is negative when it is written with a minus sign (the schema's
 // pattern has checked that it is a quantity): the rules below look at the sign
 // instead of parsing the quantity, as every write of an object that holds
-// Resources runs them, a Task's status writes included.
+// Resources runs them (a Node's status writes, say). The master runs a
+// Task's in Go (package taskvalidation) and serves the Task CRD without them.
 // +kubebuilder:validation:XValidation:rule="!has(self.cpus) || !string(self.cpus).startsWith('-')",message="cpus must not be negative",fieldPath=".cpus"
 // +kubebuilder:validation:XValidation:rule="!has(self.mem) || !string(self.mem).startsWith('-')",message="mem must not be negative",fieldPath=".mem"
 // +kubebuilder:validation:XValidation:rule="!has(self.disk) || !string(self.disk).startsWith('-')",message="disk must not be negative",fieldPath=".disk"

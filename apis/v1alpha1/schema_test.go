@@ -3,6 +3,7 @@ package v1alpha1_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,30 +17,36 @@ import (
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	apiruntime "k8s.io/apimachinery/pkg/runtime"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	"sigs.k8s.io/yaml"
 
+	"meseta.dev/meseta/apis/v1alpha1"
 	"meseta.dev/meseta/config/crd"
+	"meseta.dev/meseta/pkg/taskvalidation"
 )
 
-// crdSchema validates objects of one kind the way the API server does for a
-// custom resource, without an API server: prune unknown fields (reported as
-// errors, like strict field validation), apply defaults, validate against the
-// OpenAPI schema and list types, then run the CEL rules, with the old object
-// for transition rules on update.
+// crdSchema validates objects of one kind the way the master does for a
+// custom resource it serves, without an API server: prune unknown fields
+// (reported as errors, like strict field validation), apply defaults,
+// validate against the OpenAPI schema and list types, then run the CEL rules,
+// with the old object for transition rules on update, and, for the kinds
+// whose rules are in Go (crd.RulesInGo), the master's admission of them.
 type crdSchema struct {
 	crd        *apiextensionsv1.CustomResourceDefinition
 	internal   *apiextensions.CustomResourceDefinition
 	structural *schema.Structural
 	openAPI    validation.SchemaValidator
 	cel        *cel.Validator
+	rulesInGo  bool
 }
 
 var (
+	// loadSchemas loads the CRDs as the master serves them.
 	loadSchemas = sync.OnceValues(func() (map[string]*crdSchema, error) {
-		crds, err := crd.Definitions()
+		crds, err := crd.Served()
 		if err != nil {
 			return nil, err
 		}
@@ -97,6 +104,7 @@ func newCRDSchema(c *apiextensionsv1.CustomResourceDefinition) (*crdSchema, erro
 		structural: structural,
 		openAPI:    openAPI,
 		cel:        cel.NewValidator(structural, true, celconfig.PerCallLimit),
+		rulesInGo:  slices.Contains(crd.RulesInGo, c.Spec.Names.Plural),
 	}, nil
 }
 
@@ -125,7 +133,36 @@ func (s *crdSchema) admit(ctx context.Context, obj, old map[string]any) field.Er
 		oldObj = old
 	}
 	celErrs, _ := s.cel.Validate(ctx, nil, s.structural, obj, oldObj, celconfig.RuntimeCELCostBudget)
-	return append(errs, celErrs...)
+	errs = append(errs, celErrs...)
+	if s.rulesInGo && len(errs) == 0 {
+		errs = append(errs, admitTask(obj, old)...)
+	}
+	return errs
+}
+
+// admitTask runs the master's admission of a Task (package taskadmission):
+// the rules of package taskvalidation on the object as the schema left it.
+func admitTask(obj, old map[string]any) field.ErrorList {
+	task, err := asTask(obj)
+	if err != nil {
+		return field.ErrorList{err}
+	}
+	if old == nil {
+		return taskvalidation.Create(task)
+	}
+	was, err := asTask(old)
+	if err != nil {
+		return field.ErrorList{err}
+	}
+	return taskvalidation.Update(task, was)
+}
+
+func asTask(obj map[string]any) (*v1alpha1.Task, *field.Error) {
+	task := &v1alpha1.Task{}
+	if err := apiruntime.DefaultUnstructuredConverter.FromUnstructured(obj, task); err != nil {
+		return nil, field.InternalError(nil, err)
+	}
+	return task, nil
 }
 
 // decodeYAML decodes one YAML document into a JSON-like map, with integers as

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "meseta.dev/meseta/apis/v1alpha1"
+	"meseta.dev/meseta/config/crd"
 )
 
 func quantity(s string) *resource.Quantity {
@@ -118,10 +119,15 @@ func TestObjectListsAreRegistered(t *testing.T) {
 }
 
 // TestTaskTemplateIsTaskSpec checks that an App's template has the shape of a
-// Task's spec less framework, offers and nodeName.
+// Task's spec less framework, offers and nodeName, rules included (the Task
+// CRD as generated: the master serves it without its rules, crd.Served).
 func TestTaskTemplateIsTaskSpec(t *testing.T) {
 	g := NewWithT(t)
-	taskSpec := schemaFor(t, "Task").structural.Properties["spec"]
+	generated, err := crd.Definition("tasks")
+	g.Expect(err).NotTo(HaveOccurred())
+	task, err := newCRDSchema(generated)
+	g.Expect(err).NotTo(HaveOccurred())
+	taskSpec := task.structural.Properties["spec"]
 	for _, kind := range []string{"App", "Job"} {
 		template := schemaFor(t, kind).structural.Properties["spec"].Properties["template"]
 		want := slices.Sorted(maps.Keys(taskSpec.Properties))

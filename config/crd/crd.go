@@ -1,8 +1,10 @@
 // Package crd embeds Meseta's CustomResourceDefinitions, generated into bases/ by
 // `make manifests` from the types in meseta.dev/meseta/apis/v1alpha1, so that the
-// master can install them without reading files at run time:
+// master can install them without reading files at run time. Served is what
+// the master installs: the Task CRD without its CEL rules, which the master
+// enforces in Go (RulesInGo):
 //
-//	crds, err := crd.Definitions()
+//	crds, err := crd.Served()
 //	if err != nil {
 //		return err
 //	}

@@ -254,6 +254,52 @@ func TestAPI(t *testing.T) {
 		}
 	})
 
+	t.Run("a task's rules hold on every write, dry runs included", func(t *testing.T) {
+		g := NewWithT(t)
+		ctx := t.Context()
+		named := func(name string) *unstructured.Unstructured {
+			return object(t, strings.Replace(kinds["Task"], "report-1", name, 1))
+		}
+		invalid := func(err error, want string) {
+			t.Helper()
+			g.Expect(apierrors.IsInvalid(err)).To(BeTrue(), "got %v", err)
+			g.Expect(err.Error()).To(ContainSubstring(want))
+		}
+		orphan := object(t, strings.Replace(strings.Replace(kinds["Task"], "report-1", "rules-0", 1), "  offers: [analytics-node-a-1]\n", "", 1))
+		invalid(c.Create(ctx, orphan, client.DryRunAll), "spec.offers: Required value: a task names the offers it is launched on")
+		invalid(c.Create(ctx, orphan), "spec.offers: Required value")
+
+		task := named("rules-1")
+		g.Expect(c.Create(ctx, task)).To(Succeed())
+		changed := task.DeepCopy()
+		g.Expect(unstructured.SetNestedField(changed.Object, "oci:/images/other", "spec", "container", "image")).To(Succeed())
+		invalid(c.Update(ctx, changed), "spec.container: Invalid value: container is immutable")
+
+		bind := func(node string) error {
+			patch := client.MergeFrom(task.DeepCopy())
+			g.Expect(unstructured.SetNestedField(task.Object, node, "spec", "nodeName")).To(Succeed())
+			return c.Patch(ctx, task, patch)
+		}
+		g.Expect(bind("node-a")).To(Succeed())
+		invalid(bind("node-b"), `spec.nodeName: Invalid value: "node-b": nodeName cannot be changed once set`)
+
+		g.Expect(c.Get(ctx, client.ObjectKeyFromObject(task), task)).To(Succeed())
+		setState := func(state string) error {
+			patch := client.MergeFrom(task.DeepCopy())
+			g.Expect(unstructured.SetNestedField(task.Object, state, "status", "state")).To(Succeed())
+			return c.Status().Patch(ctx, task, patch)
+		}
+		g.Expect(setState("Failed")).To(Succeed())
+		invalid(setState("Running"), `status.state: Invalid value: "Running": a task in a terminal state cannot change state`)
+
+		stored := named("rules-1")
+		g.Expect(c.Get(ctx, client.ObjectKeyFromObject(stored), stored)).To(Succeed())
+		g.Expect(stored.Object["status"]).To(HaveKeyWithValue("state", "Failed"))
+		g.Expect(stored.Object["spec"]).To(HaveKeyWithValue("nodeName", "node-a"))
+		image, _, _ := unstructured.NestedString(stored.Object, "spec", "container", "image")
+		g.Expect(image).To(Equal("oci:/images/busybox"))
+	})
+
 	t.Run("owner references cascade", func(t *testing.T) {
 		g := NewWithT(t)
 		ctx := t.Context()

@@ -12,6 +12,7 @@ import (
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apiserver/pkg/admission/plugin/policy/validating"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/client-go/kubernetes"
@@ -22,6 +23,7 @@ import (
 	authzmodes "k8s.io/kubernetes/pkg/kubeapiserver/authorizer/modes"
 
 	"meseta.dev/meseta/pkg/apiserver/crdstorage"
+	"meseta.dev/meseta/pkg/apiserver/taskadmission"
 )
 
 func init() {
@@ -125,6 +127,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		opts.Audit.PolicyFile = cfg.AuditPolicyFile
 	}
 
+	// Tasks are validated in Go (the Task CRD is served without CEL rules),
+	// before the admission policies see them.
+	admission := opts.Admission.GenericAdmission
+	taskadmission.Register(admission.Plugins)
+	admission.RecommendedPluginOrder = insertBefore(admission.RecommendedPluginOrder, taskadmission.PluginName, validating.PluginName)
+
 	completed, err := opts.Complete(ctx, nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("failed to complete API server options: %w", err)
@@ -175,6 +183,22 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return srv, nil
+}
+
+// insertBefore returns a copy of order with name inserted before next (at
+// the end when next is missing).
+func insertBefore(order []string, name, next string) []string {
+	out := make([]string, 0, len(order)+1)
+	for _, n := range order {
+		if n == next {
+			out = append(out, name)
+		}
+		out = append(out, n)
+	}
+	if len(out) == len(order) {
+		out = append(out, name)
+	}
+	return out
 }
 
 // retryingHook runs hook until it succeeds or the server stops; the upstream

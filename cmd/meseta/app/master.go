@@ -54,7 +54,7 @@ func masterConfig(o *master.Options) (*master.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.CRDs = crd.Definitions
+	cfg.CRDs = crd.Served
 	cfg.Controllers = controllers.All()
 	return cfg, nil
 }

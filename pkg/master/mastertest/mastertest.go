@@ -68,7 +68,7 @@ func Start(t testing.TB, o Options) *Master {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.CRDs = crd.Definitions
+	cfg.CRDs = crd.Served
 	cfg.Controllers = o.Controllers
 	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), klog.Background()))
 	m, err := master.Start(ctx, cfg)
