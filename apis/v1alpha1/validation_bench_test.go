@@ -4,11 +4,9 @@ import (
 	"testing"
 
 	utiljson "k8s.io/apimachinery/pkg/util/json"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 
 	"meseta.dev/meseta/config/crd"
-	"meseta.dev/meseta/pkg/taskvalidation"
 )
 
 // runningTask is a Task as an agent's last status write of a launch leaves
@@ -37,7 +35,8 @@ func statusWrite(b *testing.B) (obj, old map[string]any) {
 // on every status write of a Task (Starting to Running) with the generated
 // CRD's rules: the rules of the whole object, spec included, with the old
 // object for transition rules. Every launched task would pay it three times;
-// the master serves the Task CRD without them (BenchmarkTaskStatusUpdateGo).
+// the master serves the Task CRD without them and checks the write in Go
+// (package taskadmission's BenchmarkStatusWrite).
 func BenchmarkTaskStatusUpdateCEL(b *testing.B) {
 	generated, err := crd.Definition("tasks")
 	if err != nil {
@@ -54,29 +53,4 @@ func BenchmarkTaskStatusUpdateCEL(b *testing.B) {
 			b.Fatal(errs)
 		}
 	}
-}
-
-// BenchmarkTaskStatusUpdateGo is what the master's admission of Tasks
-// (package taskadmission) runs on the same status write: both objects read
-// into Tasks, then taskvalidation.StatusUpdate.
-func BenchmarkTaskStatusUpdateGo(b *testing.B) {
-	obj, old := statusWrite(b)
-	b.ReportAllocs()
-	for b.Loop() {
-		if errs := admitStatus(obj, old); len(errs) > 0 {
-			b.Fatal(errs)
-		}
-	}
-}
-
-func admitStatus(obj, old map[string]any) field.ErrorList {
-	task, err := asTask(obj)
-	if err != nil {
-		return field.ErrorList{err}
-	}
-	was, err := asTask(old)
-	if err != nil {
-		return field.ErrorList{err}
-	}
-	return taskvalidation.StatusUpdate(task, was)
 }

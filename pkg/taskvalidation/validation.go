@@ -50,10 +50,17 @@ func Update(task, old *v1alpha1.Task) field.ErrorList {
 }
 
 // StatusUpdate returns what is wrong with a change of a task's status: a
-// terminal state never changes.
+// terminal state never changes (StateChange).
 func StatusUpdate(task, old *v1alpha1.Task) field.ErrorList {
-	if old.Status.State.IsTerminal() && task.Status.State != old.Status.State {
-		return field.ErrorList{field.Invalid(statusPath.Child("state"), string(task.Status.State), "a task in a terminal state cannot change state")}
+	return StateChange(task.Status.State, old.Status.State)
+}
+
+// StateChange returns what is wrong with a task's state changing from old to
+// state: a terminal state never changes. It is all a status write is
+// checked for.
+func StateChange(state, old v1alpha1.TaskState) field.ErrorList {
+	if old.IsTerminal() && state != old {
+		return field.ErrorList{field.Invalid(statusPath.Child("state"), string(state), "a task in a terminal state cannot change state")}
 	}
 	return nil
 }

@@ -45,33 +45,45 @@ func (p *Plugin) Validate(_ context.Context, a admission.Attributes, _ admission
 	if a.GetResource().GroupResource() != tasks {
 		return nil
 	}
-	sub := a.GetSubresource()
-	if sub != "" && sub != "status" {
-		return nil
-	}
-	task, err := asTask(a.GetObject())
-	if err != nil {
-		return err
-	}
 	var errs field.ErrorList
-	switch {
-	case a.GetOperation() == admission.Create:
-		errs = taskvalidation.Create(task)
+	switch sub := a.GetSubresource(); {
+	case sub == "status":
+		// A status write keeps the spec as stored: only its state is checked,
+		// read without converting the whole task (three writes of five).
+		errs = taskvalidation.StateChange(stateOf(a.GetObject()), stateOf(a.GetOldObject()))
+	case sub != "":
+		return nil
 	default:
+		task, err := asTask(a.GetObject())
+		if err != nil {
+			return err
+		}
+		if a.GetOperation() == admission.Create {
+			errs = taskvalidation.Create(task)
+			break
+		}
 		old, err := asTask(a.GetOldObject())
 		if err != nil {
 			return err
 		}
-		if sub == "status" {
-			errs = taskvalidation.StatusUpdate(task, old)
-		} else {
-			errs = taskvalidation.Update(task, old)
-		}
+		errs = taskvalidation.Update(task, old)
 	}
 	if len(errs) > 0 {
 		return apierrors.NewInvalid(taskKind, a.GetName(), errs)
 	}
 	return nil
+}
+
+// stateOf returns the status.state of obj, a Task as the API server holds it.
+func stateOf(obj apiruntime.Object) v1alpha1.TaskState {
+	switch o := obj.(type) {
+	case *v1alpha1.Task:
+		return o.Status.State
+	case *unstructured.Unstructured:
+		state, _, _ := unstructured.NestedString(o.Object, "status", "state")
+		return v1alpha1.TaskState(state)
+	}
+	return ""
 }
 
 // asTask returns obj, a Task as the API server holds it (unstructured), as a

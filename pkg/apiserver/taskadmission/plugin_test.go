@@ -100,3 +100,38 @@ func TestHandlesWritesOnly(t *testing.T) {
 }
 
 func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }
+
+// BenchmarkStatusWrite is the plugin's cost on a task's status write
+// (Starting to Running), three of every launched task's five writes; compare
+// apis/v1alpha1's BenchmarkTaskStatusUpdateCEL, what the CRD's rules cost.
+func BenchmarkStatusWrite(b *testing.B) {
+	t := &testing.T{}
+	starting, running := validTask(), validTask()
+	starting.Status.State, running.Status.State = v1alpha1.TaskStarting, v1alpha1.TaskRunning
+	attrs := admission.NewAttributesRecord(unstructuredTask(t, running), unstructuredTask(t, starting), v1alpha1.GroupVersion.WithKind("Task"),
+		"team-a", "web-1", v1alpha1.GroupVersion.WithResource("tasks"), "status", admission.Update, nil, false, &user.DefaultInfo{Name: "agent"})
+	p := New()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := p.Validate(b.Context(), attrs, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBind is the plugin's cost on a task's binding (nodeName set), a
+// write of the task itself: both objects are read into Tasks and compared.
+func BenchmarkBind(b *testing.B) {
+	t := &testing.T{}
+	unbound, bound := validTask(), validTask()
+	bound.Spec.NodeName = "node-a"
+	attrs := admission.NewAttributesRecord(unstructuredTask(t, bound), unstructuredTask(t, unbound), v1alpha1.GroupVersion.WithKind("Task"),
+		"team-a", "web-1", v1alpha1.GroupVersion.WithResource("tasks"), "", admission.Update, nil, false, &user.DefaultInfo{Name: "master"})
+	p := New()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := p.Validate(b.Context(), attrs, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
