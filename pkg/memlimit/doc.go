@@ -16,7 +16,8 @@
 // file mapped into memory, hundreds of MiB in a large cluster, resident
 // beside the heap. TuneGC gives the runtime what those mapped pages
 // (MappedResident) leave of the limit (RuntimeLimit), so that the process's
-// resident size, not only its heap, stays near the limit.
+// resident size, not only its heap, stays near the limit. A growth target
+// the operator chose (GOGC) is kept (Knobs.KeepGCPercent).
 //
 //	limit, source, err := memlimit.Choose(flagValue, os.Getenv("GOMEMLIMIT"),
 //		hostresources.Detector{}.CgroupMemoryLimit)

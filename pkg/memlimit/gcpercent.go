@@ -64,6 +64,9 @@ type Knobs struct {
 	// Mapped returns the resident memory the runtime does not manage
 	// (MappedResident).
 	Mapped func() (int64, error)
+	// KeepGCPercent leaves the growth target as it is (the user's GOGC):
+	// TuneGC then only gives the runtime what Mapped leaves of the limit.
+	KeepGCPercent bool
 }
 
 // LimitStep is the least change of the runtime's limit TuneGC makes: mapped
@@ -76,11 +79,11 @@ const LimitStep = 16 << 20
 // limit that mapped file pages leave (RuntimeLimit of knobs.Mapped), and sets
 // the collector's growth target from the live heap under that (GCPercent):
 // four times what is live while the cluster's state is small next to the
-// limit, twice as it grows. It returns at once without a limit: a process
-// without a limit keeps the runtime's default, so that its heap stays within
-// twice what is live.
+// limit, twice as it grows, unless knobs.KeepGCPercent. It returns at once
+// without a limit (a process without a limit keeps the runtime's default, so
+// that its heap stays within twice what is live), or with nothing to tune.
 func TuneGC(ctx context.Context, limit int64, knobs Knobs) {
-	if !Bounded(limit) {
+	if !Bounded(limit) || (knobs.KeepGCPercent && knobs.Mapped == nil) {
 		return
 	}
 	if knobs.SetGCPercent == nil {
@@ -101,6 +104,9 @@ func TuneGC(ctx context.Context, limit int64, knobs Knobs) {
 				knobs.SetMemoryLimit(l)
 				runtimeLimit = l
 			}
+		}
+		if knobs.KeepGCPercent {
+			return
 		}
 		metrics.Read(sample)
 		if sample[0].Value.Kind() != metrics.KindUint64 {

@@ -97,3 +97,37 @@ func TestTuneGCLeavesMappedPagesTheirPart(t *testing.T) {
 		t.Fatalf("TuneGC set the growth target to %v, want [%d]", percents, MaxGCPercent)
 	}
 }
+
+func TestTuneGCKeepsAGivenGrowthTarget(t *testing.T) {
+	const mi = int64(1 << 20)
+	limit := int64(1 << 50)
+	var limits []int64
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		TuneGC(ctx, limit, Knobs{
+			SetGCPercent:   func(p int) int { t.Errorf("TuneGC set the growth target to %d, GOGC's to keep", p); return 0 },
+			SetMemoryLimit: func(l int64) int64 { limits = append(limits, l); return 0 },
+			Mapped:         func() (int64, error) { return 300 * mi, nil },
+			KeepGCPercent:  true,
+		})
+	}()
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	<-done
+	if len(limits) != 1 || limits[0] != limit-300*mi {
+		t.Fatalf("TuneGC set the runtime's limit to %v, want [%d]", limits, limit-300*mi)
+	}
+	// Nothing to tune: it returns at once.
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		TuneGC(context.Background(), limit, Knobs{KeepGCPercent: true})
+	}()
+	select {
+	case <-finished:
+	case <-time.After(5 * time.Second):
+		t.Fatal("TuneGC with nothing to tune did not return")
+	}
+}

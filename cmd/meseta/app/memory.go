@@ -15,9 +15,9 @@ import (
 
 // applyMemoryLimit sets the process's soft memory limit from the master's
 // --memory-limit, or its default (memlimit.Choose), and says which. Under a
-// limit, unless GOGC is set, it tunes the collector for the life of the
-// process (memlimit.TuneGC): its growth target, and, for a limit of
-// --memory-limit or the cgroup's, the runtime's share of it, so that the
+// limit it tunes the collector for the life of the process
+// (memlimit.TuneGC): its growth target, unless GOGC is set, and, for a limit
+// of --memory-limit or the cgroup's, the runtime's share of it, so that the
 // embedded etcd's mapped database counts within the limit. GOMEMLIMIT is
 // the runtime's own limit and stays as given.
 func applyMemoryLimit(o *master.Options) error {
@@ -32,14 +32,19 @@ func applyMemoryLimit(o *master.Options) error {
 	if source == memlimit.FromGOMEMLIMIT {
 		limit = debug.SetMemoryLimit(-1) // the runtime's, read from GOMEMLIMIT
 	}
-	if memlimit.Bounded(limit) && os.Getenv("GOGC") == "" {
-		knobs := memlimit.Knobs{}
-		if source != memlimit.FromGOMEMLIMIT {
-			knobs.Mapped = memlimit.MappedResident
-		}
+	if !memlimit.Bounded(limit) {
+		return nil
+	}
+	knobs := memlimit.Knobs{KeepGCPercent: os.Getenv("GOGC") != ""}
+	if source != memlimit.FromGOMEMLIMIT {
+		knobs.Mapped = memlimit.MappedResident
+	}
+	if !knobs.KeepGCPercent {
 		klog.InfoS("Garbage collector's growth target tuned to the live heap under the soft memory limit",
 			"max", memlimit.MaxGCPercent, "min", memlimit.DefaultGCPercent, "mappedFilesWithinLimit", knobs.Mapped != nil)
-		go memlimit.TuneGC(context.Background(), limit, knobs)
+	} else if knobs.Mapped != nil {
+		klog.InfoS("Garbage collector's growth target is GOGC's; mapped files count within the soft memory limit")
 	}
+	go memlimit.TuneGC(context.Background(), limit, knobs)
 	return nil
 }
