@@ -52,7 +52,9 @@
 // per task, the embedded etcd's WAL fsyncs and the CPU the master and this
 // process spent per task, the watchers the master's watch cache closed for
 // falling behind (each comes back and has every event since replayed to it,
-// copied and encoded for it alone), and how many tasks were dropped (their
+// copied and encoded for it alone; the row's note counts the events of the
+// cache's history new and returning watches went through, those they did
+// not select included), and how many tasks were dropped (their
 // framework launched them again), by reason. -timeline adds, per launch, the
 // calls by resource and verb, the watches opened, closed and replayed by
 // resource, a per-second count of tasks created, bound and Running,

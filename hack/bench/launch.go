@@ -153,7 +153,8 @@ func (m *master) launchBaseline(ctx context.Context) launchBaseline {
 // reportCosts adds what a launch of n tasks cost the master over elapsed: its
 // mutating API calls per task (the breakdown on stderr with -timeline), the
 // embedded etcd's fsyncs, and the watchers its watch cache closed for falling
-// behind, with the events it replayed to watchers that came back.
+// behind, with the events of its history it went through for watchers that
+// came back (or started).
 func reportCosts(ctx context.Context, env *env, m *master, scenario, params string, n int, elapsed time.Duration, before launchBaseline) {
 	api, err := m.apiCounts(ctx)
 	if err == nil && before.api.writes != nil {
@@ -182,7 +183,7 @@ func reportCosts(ctx context.Context, env *env, m *master, scenario, params stri
 			}
 		}
 		env.report.add(Row{Scenario: scenario, Params: params, Measure: "watchers closed for falling behind", Value: closed, Unit: "watches",
-			Note: fmt.Sprintf("%.0f events replayed to new and returning watchers (%.1f per task)", replayed, replayed/float64(n))})
+			Note: fmt.Sprintf("%.0f events of the cache's history gone through for new and returning watchers (%.1f per task)", replayed, replayed/float64(n))})
 		if env.timeline {
 			fmt.Fprintf(os.Stderr, "bench: %s: watches during the launch:\n%s", params, d.per(1, "launch"))
 		}

@@ -75,10 +75,12 @@ type apiCounters struct {
 	// "resource/subresource VERB".
 	writes counts
 	// watches are by "measure resource": watches opened
-	// (apiserver_request_total, verb WATCH), the events each new watch
-	// replayed from the watch cache before it caught up
-	// (apiserver_init_events_total: each one is copied for that watcher
-	// alone), and the watchers the cache closed for falling behind
+	// (apiserver_request_total, verb WATCH), the events of the watch
+	// cache's history each new watch went through before it caught up
+	// (apiserver_init_events_total: those it selects are copied and encoded
+	// for that watcher alone; a watch of one node's tasks goes through every
+	// task's events since its version and is sent its node's), and the
+	// watchers the cache closed for falling behind
 	// (apiserver_terminated_watchers_total: each comes back and replays).
 	watches counts
 }
