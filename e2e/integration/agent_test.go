@@ -370,6 +370,7 @@ func (e *agentEnv) serviceAccountToken(t *testing.T, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	waitTokenAuthenticated(t, cs, name, tr.Status.Token)
 	return tr.Status.Token
 }
 

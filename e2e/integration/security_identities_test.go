@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -62,9 +64,26 @@ func serviceAccountIdentity(t testing.TB, m *mastertest.Master, namespace, name 
 	if err != nil {
 		t.Fatal(err)
 	}
+	waitTokenAuthenticated(t, cs, name, tr.Status.Token)
 	cfg := rest.AnonymousClientConfig(m.RESTConfig())
 	cfg.BearerToken = tr.Status.Token
 	return newIdentity(t, "system:serviceaccount:"+namespace+":"+name, cfg)
+}
+
+// waitTokenAuthenticated waits until the master authenticates the token of
+// the service account name: it does once its cache of service accounts
+// holds the account, and a token used at once may be refused (401) for a
+// moment before.
+func waitTokenAuthenticated(t testing.TB, cs kubernetes.Interface, name, token string) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		review, err := cs.AuthenticationV1().TokenReviews().Create(ctx,
+			&authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token}}, metav1.CreateOptions{})
+		return err == nil && review.Status.Authenticated, nil
+	})
+	if err != nil {
+		t.Fatalf("the master did not authenticate the token of service account %s: %v", name, err)
+	}
 }
 
 func newIdentity(t testing.TB, name string, cfg *rest.Config) identity {
