@@ -1,6 +1,8 @@
 package crd
 
 import (
+	"slices"
+
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 )
 
@@ -19,47 +21,11 @@ func Served() ([]*apiextensionsv1.CustomResourceDefinition, error) {
 		return nil, err
 	}
 	for _, c := range crds {
-		for _, plural := range RulesInGo {
-			if c.Spec.Names.Plural != plural {
-				continue
-			}
-			for i := range c.Spec.Versions {
-				if v := c.Spec.Versions[i].Schema; v != nil && v.OpenAPIV3Schema != nil {
-					dropRules(v.OpenAPIV3Schema)
-				}
-			}
+		if slices.Contains(RulesInGo, c.Spec.Names.Plural) {
+			eachSchema(c, func(_ string, s *apiextensionsv1.JSONSchemaProps) { s.XValidations = nil })
 		}
 	}
 	return crds, nil
-}
-
-// dropRules removes the x-kubernetes-validations of s and of every schema
-// within it.
-func dropRules(s *apiextensionsv1.JSONSchemaProps) {
-	s.XValidations = nil
-	for k, p := range s.Properties {
-		dropRules(&p)
-		s.Properties[k] = p
-	}
-	if s.Items != nil {
-		if s.Items.Schema != nil {
-			dropRules(s.Items.Schema)
-		}
-		for i := range s.Items.JSONSchemas {
-			dropRules(&s.Items.JSONSchemas[i])
-		}
-	}
-	if s.AdditionalProperties != nil && s.AdditionalProperties.Schema != nil {
-		dropRules(s.AdditionalProperties.Schema)
-	}
-	for _, list := range [][]apiextensionsv1.JSONSchemaProps{s.AllOf, s.AnyOf, s.OneOf} {
-		for i := range list {
-			dropRules(&list[i])
-		}
-	}
-	if s.Not != nil {
-		dropRules(s.Not)
-	}
 }
 
 // Rules returns the CEL rules of a CRD's schemas, by the path of the schema
@@ -67,19 +33,44 @@ func dropRules(s *apiextensionsv1.JSONSchemaProps) {
 // rules of RulesInGo's resources all have their Go counterparts.
 func Rules(c *apiextensionsv1.CustomResourceDefinition) map[string][]apiextensionsv1.ValidationRule {
 	out := map[string][]apiextensionsv1.ValidationRule{}
-	var walk func(path string, s *apiextensionsv1.JSONSchemaProps)
-	walk = func(path string, s *apiextensionsv1.JSONSchemaProps) {
+	eachSchema(c, func(path string, s *apiextensionsv1.JSONSchemaProps) {
 		if len(s.XValidations) > 0 {
 			out[path] = append(out[path], s.XValidations...)
 		}
+	})
+	return out
+}
+
+// eachSchema calls visit, which may change what it is given, with every
+// schema of c's versions and every schema within them, each with its path:
+// "spec.resources" for a property, "[]" after an array's items, "{}" after
+// a map's values, "|" after a schema for one of allOf, anyOf, oneOf and not.
+func eachSchema(c *apiextensionsv1.CustomResourceDefinition, visit func(path string, s *apiextensionsv1.JSONSchemaProps)) {
+	var walk func(path string, s *apiextensionsv1.JSONSchemaProps)
+	walk = func(path string, s *apiextensionsv1.JSONSchemaProps) {
+		visit(path, s)
 		for k, p := range s.Properties {
 			walk(join(path, k), &p)
+			s.Properties[k] = p
 		}
-		if s.Items != nil && s.Items.Schema != nil {
-			walk(path+"[]", s.Items.Schema)
+		if s.Items != nil {
+			if s.Items.Schema != nil {
+				walk(path+"[]", s.Items.Schema)
+			}
+			for i := range s.Items.JSONSchemas {
+				walk(path+"[]", &s.Items.JSONSchemas[i])
+			}
 		}
 		if s.AdditionalProperties != nil && s.AdditionalProperties.Schema != nil {
 			walk(path+"{}", s.AdditionalProperties.Schema)
+		}
+		for _, list := range [][]apiextensionsv1.JSONSchemaProps{s.AllOf, s.AnyOf, s.OneOf} {
+			for i := range list {
+				walk(path+"|", &list[i])
+			}
+		}
+		if s.Not != nil {
+			walk(path+"|", s.Not)
 		}
 	}
 	for _, v := range c.Spec.Versions {
@@ -87,7 +78,6 @@ func Rules(c *apiextensionsv1.CustomResourceDefinition) map[string][]apiextensio
 			walk("", v.Schema.OpenAPIV3Schema)
 		}
 	}
-	return out
 }
 
 func join(path, name string) string {

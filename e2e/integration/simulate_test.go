@@ -53,6 +53,10 @@ func TestSimulatedAgents(t *testing.T) {
 	g.Expect(meta.IsStatusConditionTrue(n.Status.Conditions, v1alpha1.NodeReadyCondition)).To(BeTrue())
 	g.Expect(n.Status.Runtime).To(Equal(simulate.RuntimeName))
 	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: simulate.LeaseNamespace, Name: nodes[49]}, &coordinationv1.Lease{})).To(Succeed())
+	// Each node watches its own tasks, as a real agent does: the master
+	// serves at least one task watch per node.
+	g.Expect(metricSum(ctx, g, m.RESTConfig(), "apiserver_longrunning_requests", `resource="tasks"`, `verb="WATCH"`)).
+		To(BeNumerically(">=", len(nodes)), "task watches the master serves")
 
 	const ns = "sim"
 	g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
@@ -99,13 +103,19 @@ func TestSimulatedAgents(t *testing.T) {
 // fairness dispatched under the nodes' flow schemas (meseta-nodes and
 // meseta-node-heartbeats).
 func dispatchedAsNodes(ctx context.Context, g Gomega, rc *rest.Config) float64 {
+	return metricSum(ctx, g, rc, "apiserver_flowcontrol_dispatched_requests_total", `flow_schema="meseta-node`)
+}
+
+// metricSum returns the sum of the master's samples of the metric name whose
+// labels hold every one of labels (as written in the exposition).
+func metricSum(ctx context.Context, g Gomega, rc *rest.Config, name string, labels ...string) float64 {
 	cs, err := kubernetes.NewForConfig(rc)
 	g.Expect(err).NotTo(HaveOccurred())
 	raw, err := cs.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
 	g.Expect(err).NotTo(HaveOccurred())
 	var total float64
 	for line := range strings.Lines(string(raw)) {
-		if !strings.HasPrefix(line, "apiserver_flowcontrol_dispatched_requests_total{") || !strings.Contains(line, `flow_schema="meseta-node`) {
+		if !strings.HasPrefix(line, name+"{") || !containsAll(line, labels) {
 			continue
 		}
 		fields := strings.Fields(line)
@@ -114,6 +124,15 @@ func dispatchedAsNodes(ctx context.Context, g Gomega, rc *rest.Config) float64 {
 		total += v
 	}
 	return total
+}
+
+func containsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
 }
 
 // TestHeartbeatPace runs four simulated nodes that renew every second against

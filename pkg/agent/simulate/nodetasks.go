@@ -68,14 +68,14 @@ func (t *nodeTasks) run(ctx context.Context) {
 	}
 }
 
-// Start implements source.Source: every event of a node's task records the
-// node that holds it and queues the task's key.
+// Start implements source.Source: every event of a node's task records
+// whether that node's watch holds the task and queues the task's key.
 func (t *nodeTasks) Start(ctx context.Context, queue workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 	for node, inf := range t.informers {
 		_, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { t.seen(node, obj, queue) },
-			UpdateFunc: func(_, obj any) { t.seen(node, obj, queue) },
-			DeleteFunc: func(obj any) { t.gone(node, obj, queue) },
+			AddFunc:    func(obj any) { t.record(node, obj, true, queue) },
+			UpdateFunc: func(_, obj any) { t.record(node, obj, true, queue) },
+			DeleteFunc: func(obj any) { t.record(node, obj, false, queue) },
 		})
 		if err != nil {
 			return fmt.Errorf("node %s: %w", node, err)
@@ -84,20 +84,10 @@ func (t *nodeTasks) Start(ctx context.Context, queue workqueue.TypedRateLimiting
 	return nil
 }
 
-// seen records that node's watch holds the task obj and queues it.
-func (t *nodeTasks) seen(node string, obj any, queue workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	task, ok := obj.(*v1alpha1.Task)
-	if !ok {
-		return
-	}
-	key := client.ObjectKeyFromObject(task)
-	t.nodeOf.Store(key, node)
-	queue.Add(reconcile.Request{NamespacedName: key})
-}
-
-// gone forgets that node's watch holds the task obj (unless a task of the
-// same name is on another node's watch now) and queues it.
-func (t *nodeTasks) gone(node string, obj any, queue workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+// record notes that node's watch holds the task obj, or, when it is gone
+// from it, forgets that (unless a task of the same name is on another
+// node's watch now), and queues the task.
+func (t *nodeTasks) record(node string, obj any, held bool, queue workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 	if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
 		obj = tomb.Obj
 	}
@@ -106,7 +96,11 @@ func (t *nodeTasks) gone(node string, obj any, queue workqueue.TypedRateLimiting
 		return
 	}
 	key := client.ObjectKeyFromObject(task)
-	t.nodeOf.CompareAndDelete(key, node)
+	if held {
+		t.nodeOf.Store(key, node)
+	} else {
+		t.nodeOf.CompareAndDelete(key, node)
+	}
 	queue.Add(reconcile.Request{NamespacedName: key})
 }
 

@@ -17,7 +17,7 @@ import (
 )
 
 // unstructuredTask returns task as the API server holds a custom resource.
-func unstructuredTask(t *testing.T, task *v1alpha1.Task) *unstructured.Unstructured {
+func unstructuredTask(t testing.TB, task *v1alpha1.Task) *unstructured.Unstructured {
 	t.Helper()
 	obj, err := apiruntime.DefaultUnstructuredConverter.ToUnstructured(task)
 	if err != nil {
@@ -26,6 +26,17 @@ func unstructuredTask(t *testing.T, task *v1alpha1.Task) *unstructured.Unstructu
 	u := &unstructured.Unstructured{Object: obj}
 	u.SetGroupVersionKind(v1alpha1.GroupVersion.WithKind("Task"))
 	return u
+}
+
+// write returns the admission attributes of a write of obj over old (nil on
+// create) through subresource.
+func write(t testing.TB, op admission.Operation, resource schema.GroupVersionResource, subresource string, obj, old *v1alpha1.Task) admission.Attributes {
+	var stored apiruntime.Object
+	if old != nil {
+		stored = unstructuredTask(t, old)
+	}
+	return admission.NewAttributesRecord(unstructuredTask(t, obj), stored, v1alpha1.GroupVersion.WithKind("Task"),
+		obj.Namespace, obj.Name, resource, subresource, op, nil, false, &user.DefaultInfo{Name: "someone"})
 }
 
 func validTask() *v1alpha1.Task {
@@ -70,12 +81,7 @@ func TestValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
-			var old apiruntime.Object
-			if tt.old != nil {
-				old = unstructuredTask(t, tt.old)
-			}
-			attrs := admission.NewAttributesRecord(unstructuredTask(t, tt.obj), old, v1alpha1.GroupVersion.WithKind("Task"),
-				tt.obj.Namespace, tt.obj.Name, tt.resource, tt.subresource, tt.op, nil, false, &user.DefaultInfo{Name: "someone"})
+			attrs := write(t, tt.op, tt.resource, tt.subresource, tt.obj, tt.old)
 			p := New()
 			g.Expect(p.Handles(tt.op)).To(BeTrue())
 			err := p.Validate(t.Context(), attrs, nil)
@@ -105,28 +111,20 @@ func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }
 // (Starting to Running), three of every launched task's five writes; compare
 // apis/v1alpha1's BenchmarkTaskStatusUpdateCEL, what the CRD's rules cost.
 func BenchmarkStatusWrite(b *testing.B) {
-	t := &testing.T{}
 	starting, running := validTask(), validTask()
 	starting.Status.State, running.Status.State = v1alpha1.TaskStarting, v1alpha1.TaskRunning
-	attrs := admission.NewAttributesRecord(unstructuredTask(t, running), unstructuredTask(t, starting), v1alpha1.GroupVersion.WithKind("Task"),
-		"team-a", "web-1", v1alpha1.GroupVersion.WithResource("tasks"), "status", admission.Update, nil, false, &user.DefaultInfo{Name: "agent"})
-	p := New()
-	b.ReportAllocs()
-	for b.Loop() {
-		if err := p.Validate(b.Context(), attrs, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchmarkValidate(b, write(b, admission.Update, v1alpha1.GroupVersion.WithResource("tasks"), "status", running, starting))
 }
 
 // BenchmarkBind is the plugin's cost on a task's binding (nodeName set), a
 // write of the task itself: both objects are read into Tasks and compared.
 func BenchmarkBind(b *testing.B) {
-	t := &testing.T{}
 	unbound, bound := validTask(), validTask()
 	bound.Spec.NodeName = "node-a"
-	attrs := admission.NewAttributesRecord(unstructuredTask(t, bound), unstructuredTask(t, unbound), v1alpha1.GroupVersion.WithKind("Task"),
-		"team-a", "web-1", v1alpha1.GroupVersion.WithResource("tasks"), "", admission.Update, nil, false, &user.DefaultInfo{Name: "master"})
+	benchmarkValidate(b, write(b, admission.Update, v1alpha1.GroupVersion.WithResource("tasks"), "", bound, unbound))
+}
+
+func benchmarkValidate(b *testing.B, attrs admission.Attributes) {
 	p := New()
 	b.ReportAllocs()
 	for b.Loop() {
