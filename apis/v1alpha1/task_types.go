@@ -12,6 +12,10 @@ const TaskFinalizer = "meseta.dev/task"
 // +kubebuilder:validation:Enum=Staging;Starting;Running;Killing;Finished;Failed;Killed;Error;Lost;Dropped;Unreachable;Gone;Unknown
 type TaskState string
 
+// StagingMessage is the status message of a task in Staging: bound to its
+// node, not started by the agent yet. The write that binds a task stages it.
+const StagingMessage = "Bound to the node; waiting for the agent to start it"
+
 // Task states. Finished, Failed, Killed, Error, Lost, Dropped and Gone are
 // terminal: a task in one of them never changes state again.
 const (
@@ -168,10 +172,11 @@ type TaskSpec struct {
 // after that.
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.state) || !(oldSelf.state in ['Finished', 'Failed', 'Killed', 'Error', 'Lost', 'Dropped', 'Gone']) || (has(self.state) && self.state == oldSelf.state)",message="a task in a terminal state cannot change state",fieldPath=".state"
 type TaskStatus struct {
-	// state is the task's state: empty until the task is bound, then Staging,
-	// Starting, Running, and at last a terminal state: Finished, Failed, Killed,
-	// Error, Lost, Dropped or Gone. Killing, Unreachable and Unknown are the other
-	// states. A terminal state never changes.
+	// state is the task's state: empty until the task is bound, then Staging
+	// (set by the write that binds it), Starting, Running, and at last a
+	// terminal state: Finished, Failed, Killed, Error, Lost, Dropped or Gone.
+	// Killing, Unreachable and Unknown are the other states. A terminal state
+	// never changes.
 	// +optional
 	State TaskState `json:"state,omitempty"`
 

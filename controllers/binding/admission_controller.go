@@ -113,12 +113,14 @@ func (a *Admitter) Reconcile(ctx context.Context, req reconcile.Request) (reconc
 	return reconcile.Result{}, nil
 }
 
-// markAdmitted sets the task's Bound condition True.
+// markAdmitted sets the task's Bound condition True and puts it in Staging,
+// as a bind does. A task that ended meanwhile keeps its terminal state: the
+// API refuses to change it.
 func (a *Admitter) markAdmitted(ctx context.Context, t *v1alpha1.Task) error {
 	now := metav1.NewTime(a.opts.Clock.Now())
 	body, _ := json.Marshal(map[string]any{
 		"metadata": map[string]any{"uid": t.UID},
-		"status": map[string]any{"conditions": []metav1.Condition{{
+		"status": map[string]any{"state": v1alpha1.TaskStaging, "message": v1alpha1.StagingMessage, "conditions": []metav1.Condition{{
 			Type: v1alpha1.TaskBoundCondition, Status: metav1.ConditionTrue, Reason: AdmittedReason,
 			Message: "placed on node " + t.Spec.NodeName + " by an operator; it fits", LastTransitionTime: now,
 			ObservedGeneration: t.Generation,

@@ -260,7 +260,7 @@ func TestBindingOperatorPlacement(t *testing.T) {
 	}
 	ok := place("placed", "cpus:1.5;mem:1Gi")
 	g.Expect(binding.Admitted(ok)).To(BeTrue(), "status %+v", ok.Status)
-	g.Expect(ok.Status.State).To(BeEmpty())
+	g.Expect(ok.Status.State).To(Equal(v1alpha1.TaskStaging), "admitted is bound: staged in the same write")
 	tooBig := place("too-big", "cpus:1;mem:512Mi")
 	g.Expect(tooBig.Status.State).To(Equal(v1alpha1.TaskError))
 	g.Expect(tooBig.Status.Reason).To(Equal(v1alpha1.ReasonOvercommitted))
@@ -294,7 +294,7 @@ func TestBindingOperatorPlacementWaitsForLedger(t *testing.T) {
 		Should(BeFalse(), "not refused while the ledger counts an offer the API server does not hold")
 	env.ctl.Ledger().RemoveOffer(stale.Key)
 	g.Eventually(func() bool { return binding.Admitted(env.getTask(key)) }, 5*time.Second, 20*time.Millisecond).Should(BeTrue())
-	g.Expect(env.getTask(key).Status.State).To(BeEmpty())
+	g.Expect(env.getTask(key).Status.State).To(Equal(v1alpha1.TaskStaging))
 	g.Expect(env.ctl.Ledger().Check()).To(Succeed())
 }
 
@@ -322,7 +322,7 @@ func TestBindingRepairsAfterCrash(t *testing.T) {
 	env = startOffers(t, master.SchedulingOptions{}, bare, nil)
 	got := env.waitTask(client.ObjectKeyFromObject(task))
 	g.Expect(got.Spec.NodeName).To(Equal("node-a"), "task status %+v", got.Status)
-	g.Expect(got.Status.State).To(BeEmpty())
+	g.Expect(got.Status.State).To(Equal(v1alpha1.TaskStaging))
 	// Only what the task left is offered.
 	o := env.outstanding(fw, 1)[0]
 	g.Expect(vec(o.Spec.Resources).Equal(resources.MustParse("cpus:0.5;mem:1Gi"))).To(BeTrue(), "offered %s", vec(o.Spec.Resources))

@@ -39,7 +39,8 @@ func TestOffersAcceptBindsAndReturnsRemainder(t *testing.T) {
 	task := env.task(fw, "report-1", "cpus:1;mem:1Gi;ports:[31003]", o.Name)
 	bound := env.waitTask(client.ObjectKeyFromObject(task))
 	g.Expect(bound.Spec.NodeName).To(Equal("node-a"))
-	g.Expect(bound.Status.State).To(BeEmpty(), "the agent, not the master, sets Staging")
+	g.Expect(bound.Status.State).To(Equal(v1alpha1.TaskStaging), "the write that binds a task stages it")
+	g.Expect(bound.Status.Message).To(Equal(v1alpha1.StagingMessage))
 
 	accepted := env.getOffer(client.ObjectKeyFromObject(&o))
 	g.Expect(accepted.Status.Phase).To(Equal(v1alpha1.OfferAccepted))

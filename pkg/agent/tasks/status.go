@@ -116,7 +116,7 @@ func NextStatus(cur v1alpha1.TaskStatus, obs Observation, now time.Time) v1alpha
 	}
 	switch target {
 	case v1alpha1.TaskStaging:
-		next.Message = "Bound to the node; waiting for the agent to start it"
+		next.Message = v1alpha1.StagingMessage
 	case v1alpha1.TaskStarting:
 		next.Message = "Pulling the image and preparing the sandbox"
 	case v1alpha1.TaskRunning, v1alpha1.TaskKilling:

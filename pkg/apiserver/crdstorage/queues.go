@@ -18,7 +18,8 @@ const namespaceTrigger = "metadata.namespace"
 // TuneWatchCaches returns getter with a storage decorator that gives the
 // watch cache of every custom resource an index: Tasks by node
 // (spec.nodeName, see NodeIndexed), every other resource that has none by
-// namespace.
+// namespace. It also makes a Task's binding write its Staging state (see
+// StagedWhenBound).
 //
 // The namespace index serves no watch (no custom resource's selector names
 // it); what it changes is how many events a watcher may have waiting. The
@@ -51,15 +52,22 @@ func (g tunedWatchCaches) GetRESTOptions(resource schema.GroupResource, example 
 	opts.Decorator = func(config *storagebackend.ConfigForResource, prefix string,
 		keyFunc func(obj runtime.Object) (string, error), newFunc, newListFunc func() runtime.Object,
 		attrs storage.AttrFunc, triggers storage.IndexerFuncs, indexers *cache.Indexers) (storage.Interface, factory.DestroyFunc, error) {
+		var s storage.Interface
+		var destroy factory.DestroyFunc
+		var err error
 		switch {
 		case len(triggers) != 0:
-			return decorate(config, prefix, keyFunc, newFunc, newListFunc, attrs, triggers, indexers)
+			s, destroy, err = decorate(config, prefix, keyFunc, newFunc, newListFunc, attrs, triggers, indexers)
 		case byNode:
-			return decorateByNode(decorate, field, config, prefix, keyFunc, newFunc, newListFunc, attrs, indexers)
+			s, destroy, err = decorateByNode(decorate, field, config, prefix, keyFunc, newFunc, newListFunc, attrs, indexers)
 		default:
 			triggers = storage.IndexerFuncs{namespaceTrigger: namespaceOf}
-			return decorate(config, prefix, keyFunc, newFunc, newListFunc, attrs, triggers, indexers)
+			s, destroy, err = decorate(config, prefix, keyFunc, newFunc, newListFunc, attrs, triggers, indexers)
 		}
+		if err == nil && s != nil && StagedWhenBound[resource] {
+			s = stagedWhenBound{s}
+		}
+		return s, destroy, err
 	}
 	return opts, nil
 }
