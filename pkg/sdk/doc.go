@@ -48,6 +48,7 @@
 //	d, _ := sdk.Register(mgr, sdk.Framework{Name: "hello", Namespace: "team-a"}, mySched)
 //	_ = mgr.Start(ctx)
 //
-// or, with a manager made for the framework's namespace, sdk.Run(ctx, cfg,
-// fw, mySched). See examples/oneshot for a complete framework.
+// or, with a manager made for the framework (its namespace, its own Offers
+// and Tasks: RunOptions), sdk.Run(ctx, cfg, fw, mySched). See
+// examples/oneshot for a complete framework.
 package sdk

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -100,17 +101,9 @@ func Register(mgr ctrl.Manager, fw Framework, sched Scheduler) (*Driver, error) 
 	return d, nil
 }
 
-// Run runs a framework in a manager of its own whose cache sees only
-// fw.Namespace, until ctx ends.
+// Run runs a framework in a manager of its own (RunOptions) until ctx ends.
 func Run(ctx context.Context, cfg *rest.Config, fw Framework, sched Scheduler) error {
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme: Scheme(),
-		Logger: log.FromContext(ctx),
-		Cache: cache.Options{DefaultNamespaces: map[string]cache.Config{fw.Namespace: {}},
-			DefaultTransform: cache.TransformStripManagedFields()},
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-	})
+	mgr, err := ctrl.NewManager(cfg, RunOptions(ctx, fw))
 	if err != nil {
 		return fmt.Errorf("failed to create a manager: %w", err)
 	}
@@ -118,6 +111,24 @@ func Run(ctx context.Context, cfg *rest.Config, fw Framework, sched Scheduler) e
 		return err
 	}
 	return mgr.Start(ctx)
+}
+
+// RunOptions are the options of the manager Run makes for fw: its cache sees
+// only fw.Namespace, and of the Offers and Tasks there only the framework's
+// own (field selector spec.framework), so that frameworks sharing a
+// namespace do not each receive the others' offers and task updates; no
+// metrics or health endpoints are served.
+func RunOptions(ctx context.Context, fw Framework) ctrl.Options {
+	own := cache.ByObject{Field: fields.OneTermEqualSelector("spec.framework", fw.Name)}
+	return ctrl.Options{
+		Scheme: Scheme(),
+		Logger: log.FromContext(ctx),
+		Cache: cache.Options{DefaultNamespaces: map[string]cache.Config{fw.Namespace: {}},
+			ByObject:         map[client.Object]cache.ByObject{&v1alpha1.Offer{}: own, &v1alpha1.Task{}: own},
+			DefaultTransform: cache.TransformStripManagedFields()},
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	}
 }
 
 // Scheme returns a new scheme with the Kubernetes types (coordination Leases
