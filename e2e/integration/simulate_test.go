@@ -2,8 +2,11 @@ package integration
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,6 +63,7 @@ func TestSimulatedAgents(t *testing.T) {
 
 	const ns = "sim"
 	g.Expect(c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	seen := watchBoundStates(ctx, g, m.RESTConfig(), ns)
 	ok := newJob(ns, "sleepy", "sleep 1", func(s *v1alpha1.JobSpec) { s.Completions, s.Parallelism = ptr.To(int32(20)), ptr.To(int32(20)) })
 	bad := newJob(ns, "bad", "exit 3", func(s *v1alpha1.JobSpec) { s.BackoffLimit = ptr.To(int32(0)) })
 	forever := newJob(ns, "forever", "httpd -f", nil)
@@ -70,6 +74,14 @@ func TestSimulatedAgents(t *testing.T) {
 		g.Expect(meta.IsStatusConditionTrue(getJob(g, c, ns, "sleepy").Status.Conditions, v1alpha1.JobCompleteCondition)).To(BeTrue())
 		g.Expect(meta.IsStatusConditionTrue(getJob(g, c, ns, "bad").Status.Conditions, v1alpha1.JobFailedCondition)).To(BeTrue())
 	}, time.Minute, 200*time.Millisecond).Should(Succeed())
+	// The write that binds a task stages it: the first version of each task
+	// with a node is already Staging; its agent then writes Starting,
+	// Running and Finished, one write each.
+	for i := range 20 {
+		name := fmt.Sprintf("sleepy-%d-0", i)
+		g.Eventually(func() []v1alpha1.TaskState { return seen.of(name) }, 10*time.Second, 50*time.Millisecond).Should(Equal([]v1alpha1.TaskState{
+			v1alpha1.TaskStaging, v1alpha1.TaskStarting, v1alpha1.TaskRunning, v1alpha1.TaskFinished}), "task %s", name)
+	}
 	failed := &v1alpha1.Task{}
 	g.Expect(c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "bad-0-0"}, failed)).To(Succeed())
 	g.Expect(failed.Status.State).To(Equal(v1alpha1.TaskFailed))
@@ -97,6 +109,45 @@ func TestSimulatedAgents(t *testing.T) {
 
 	g.Expect(dispatchedAsNodes(ctx, g, m.RESTConfig())).To(BeNumerically(">=", 3*len(nodes)),
 		"each node's registration, Lease and status went through the nodes' flow schema")
+}
+
+// boundStates records, per task, the state of each version written since
+// the task was bound: one entry per write that changed the state, the first
+// from the version that bound it.
+type boundStates struct {
+	mu     sync.Mutex
+	states map[string][]v1alpha1.TaskState
+}
+
+func (b *boundStates) of(name string) []v1alpha1.TaskState {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.states[name])
+}
+
+// watchBoundStates watches the tasks of namespace ns until ctx ends.
+func watchBoundStates(ctx context.Context, g Gomega, rc *rest.Config, ns string) *boundStates {
+	wc, err := client.NewWithWatch(rc, client.Options{Scheme: master.Scheme})
+	g.Expect(err).NotTo(HaveOccurred())
+	w, err := wc.Watch(ctx, &v1alpha1.TaskList{}, client.InNamespace(ns))
+	g.Expect(err).NotTo(HaveOccurred())
+	b := &boundStates{states: map[string][]v1alpha1.TaskState{}}
+	go func() {
+		defer w.Stop()
+		for ev := range w.ResultChan() {
+			t, ok := ev.Object.(*v1alpha1.Task)
+			if !ok || t.Spec.NodeName == "" {
+				continue
+			}
+			b.mu.Lock()
+			seen := b.states[t.Name]
+			if len(seen) == 0 || seen[len(seen)-1] != t.Status.State {
+				b.states[t.Name] = append(seen, t.Status.State)
+			}
+			b.mu.Unlock()
+		}
+	}()
+	return b
 }
 
 // dispatchedAsNodes returns how many requests the master's priority and
