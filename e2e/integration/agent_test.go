@@ -307,31 +307,22 @@ type stateWatcher struct {
 // distinct state it shows.
 func (e *agentEnv) watchStates(t *testing.T, name string) *stateWatcher {
 	t.Helper()
-	wc, err := client.NewWithWatch(e.master.RESTConfig(), client.Options{Scheme: master.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	w, err := wc.Watch(ctx, &v1alpha1.TaskList{}, client.InNamespace(e.namespace), client.MatchingFields{"metadata.name": name})
+	sw := &stateWatcher{}
+	err := watchTasks(ctx, e.master.RESTConfig(), func(tk *v1alpha1.Task) {
+		if tk.Status.State == "" {
+			return
+		}
+		sw.mu.Lock()
+		if n := len(sw.statuses); n == 0 || sw.statuses[n-1].Status.State != tk.Status.State {
+			sw.statuses = append(sw.statuses, tk)
+		}
+		sw.mu.Unlock()
+	}, client.InNamespace(e.namespace), client.MatchingFields{"metadata.name": name})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sw := &stateWatcher{}
-	go func() {
-		defer w.Stop()
-		for ev := range w.ResultChan() {
-			tk, ok := ev.Object.(*v1alpha1.Task)
-			if !ok || tk.Status.State == "" {
-				continue
-			}
-			sw.mu.Lock()
-			if n := len(sw.statuses); n == 0 || sw.statuses[n-1].Status.State != tk.Status.State {
-				sw.statuses = append(sw.statuses, tk)
-			}
-			sw.mu.Unlock()
-		}
-	}()
 	return sw
 }
 

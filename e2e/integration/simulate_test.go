@@ -127,27 +127,40 @@ func (b *boundStates) of(name string) []v1alpha1.TaskState {
 
 // watchBoundStates watches the tasks of namespace ns until ctx ends.
 func watchBoundStates(ctx context.Context, g Gomega, rc *rest.Config, ns string) *boundStates {
-	wc, err := client.NewWithWatch(rc, client.Options{Scheme: master.Scheme})
-	g.Expect(err).NotTo(HaveOccurred())
-	w, err := wc.Watch(ctx, &v1alpha1.TaskList{}, client.InNamespace(ns))
-	g.Expect(err).NotTo(HaveOccurred())
 	b := &boundStates{states: map[string][]v1alpha1.TaskState{}}
+	g.Expect(watchTasks(ctx, rc, func(t *v1alpha1.Task) {
+		if t.Spec.NodeName == "" {
+			return
+		}
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if seen := b.states[t.Name]; len(seen) == 0 || seen[len(seen)-1] != t.Status.State {
+			b.states[t.Name] = append(seen, t.Status.State)
+		}
+	}, client.InNamespace(ns))).To(Succeed())
+	return b
+}
+
+// watchTasks watches the tasks opts select until ctx ends, and hands the
+// task of each event to onTask, in order, from one goroutine.
+func watchTasks(ctx context.Context, rc *rest.Config, onTask func(*v1alpha1.Task), opts ...client.ListOption) error {
+	wc, err := client.NewWithWatch(rc, client.Options{Scheme: master.Scheme})
+	if err != nil {
+		return err
+	}
+	w, err := wc.Watch(ctx, &v1alpha1.TaskList{}, opts...)
+	if err != nil {
+		return err
+	}
 	go func() {
 		defer w.Stop()
 		for ev := range w.ResultChan() {
-			t, ok := ev.Object.(*v1alpha1.Task)
-			if !ok || t.Spec.NodeName == "" {
-				continue
+			if t, ok := ev.Object.(*v1alpha1.Task); ok {
+				onTask(t)
 			}
-			b.mu.Lock()
-			seen := b.states[t.Name]
-			if len(seen) == 0 || seen[len(seen)-1] != t.Status.State {
-				b.states[t.Name] = append(seen, t.Status.State)
-			}
-			b.mu.Unlock()
 		}
 	}()
-	return b
+	return nil
 }
 
 // dispatchedAsNodes returns how many requests the master's priority and
