@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -138,6 +139,47 @@ func TestAPI(t *testing.T) {
 		role := object(t, strings.Replace(kinds["Role"], "team-a", "watched", 1))
 		g.Expect(c.Create(ctx, role)).To(Succeed())
 		g.Eventually(w.ResultChan()).Should(Receive(HaveField("Type", BeEquivalentTo("ADDED"))))
+	})
+
+	// A watch started on a quiet cluster gets a queue of 10 events in the
+	// watch cache; a client that stops reading while more than its
+	// connection holds (about 4 MiB) is written used to be closed once those
+	// 10 waited. The master queues a watch's events beside the cache's, so
+	// the client catches up instead.
+	t.Run("a watch whose client stops reading for a while is not closed", func(t *testing.T) {
+		g := NewWithT(t)
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+		defer cancel()
+		wc, err := client.NewWithWatch(m.RESTConfig(), client.Options{})
+		g.Expect(err).NotTo(HaveOccurred())
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(schema.GroupVersionKind{Group: "meseta.dev", Version: "v1alpha1", Kind: "RoleList"})
+		w, err := wc.Watch(ctx, list)
+		g.Expect(err).NotTo(HaveOccurred())
+		defer w.Stop()
+
+		role := object(t, strings.Replace(kinds["Role"], "team-a", "slow-reader", 1))
+		g.Expect(c.Create(ctx, role)).To(Succeed())
+		const updates = 200 // of 100 KB each: 20 MB, five times what the connection holds
+		filler := strings.Repeat("x", 100<<10)
+		for i := range updates {
+			role.SetAnnotations(map[string]string{"filler": filler, "version": strconv.Itoa(i)})
+			g.Expect(c.Update(ctx, role)).To(Succeed())
+		}
+		last := strconv.Itoa(updates - 1)
+		seen := 0
+		for e := range w.ResultChan() {
+			g.Expect(e.Type).NotTo(Equal(watch.Error), "%v", e.Object)
+			u, ok := e.Object.(*unstructured.Unstructured)
+			if !ok || u.GetName() != "slow-reader" {
+				continue
+			}
+			seen++
+			if u.GetAnnotations()["version"] == last {
+				break
+			}
+		}
+		g.Expect(seen).To(Equal(updates+1), "the creation and every update, on the one watch")
 	})
 
 	t.Run("a watch and a list by node see that node's tasks only", func(t *testing.T) {

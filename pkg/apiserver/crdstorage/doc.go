@@ -3,7 +3,9 @@
 // custom resources so that their watch caches give watchers queues as deep as
 // those of the built-in resources with an index, and index Tasks by the node
 // they are bound to, as the built-in Pods are, so that each agent's watch of
-// its node's Tasks is handed only that node's events; its Task storage also
+// its node's Tasks is handed only that node's events; it queues every
+// watch's events as the cache hands them over, so that a client that reads
+// slowly for a moment is not closed (queuedWatches); its Task storage also
 // stages a task in the write that binds it (StagedWhenBound). CountNodeIndexedWatches
 // wraps priority and fairness so that it no longer charges every Task write
 // for those watches:

@@ -18,20 +18,21 @@ const namespaceTrigger = "metadata.namespace"
 // TuneWatchCaches returns getter with a storage decorator that gives the
 // watch cache of every custom resource an index: Tasks by node
 // (spec.nodeName, see NodeIndexed), every other resource that has none by
-// namespace. It also makes a Task's binding write its Staging state (see
+// namespace; it queues each watch's events beside the cache's queue (see
+// queuedWatches); and it makes a Task's binding write its Staging state (see
 // StagedWhenBound).
 //
 // The namespace index serves no watch (no custom resource's selector names
-// it); what it changes is how many events a watcher may have waiting. The
-// watch cache sizes a watcher's queue, when the watch starts, at about one
-// second of the events it keeps (its history divided by 75 seconds), at least
-// 10, and at most 100 events for a resource without an index or 1,000 for
-// one with. A watcher whose queue is full when an event comes is closed once
-// the cache's short wait budget is spent; its client watches again from
-// where it was, which replays every event since, decoded, copied and encoded
-// again. Under a long launch the history grows to tens of thousands of Task
-// events, and the deeper queue is what lets a watcher on a saturated master
-// fall a few seconds behind without being closed.
+// it); what it changes is how many events a watcher may have waiting in the
+// cache. The watch cache sizes a watcher's queue, when the watch starts, at
+// about one second of the events it keeps (its history divided by 75
+// seconds), at least 10, and at most 100 events for a resource without an
+// index or 1,000 for one with. A watcher whose queue is full when an event
+// comes is closed once the cache's short wait budget is spent; its client
+// watches again from where it was, which replays every event since, decoded,
+// copied and encoded again. The history is short on a quiet cluster, so a
+// watch started then has a queue of 10 whatever the index: queuedWatches
+// gives every watch a queue of its own beside it.
 func TuneWatchCaches(getter generic.RESTOptionsGetter) generic.RESTOptionsGetter {
 	return tunedWatchCaches{getter}
 }
@@ -64,7 +65,11 @@ func (g tunedWatchCaches) GetRESTOptions(resource schema.GroupResource, example 
 			triggers = storage.IndexerFuncs{namespaceTrigger: namespaceOf}
 			s, destroy, err = decorate(config, prefix, keyFunc, newFunc, newListFunc, attrs, triggers, indexers)
 		}
-		if err == nil && s != nil && StagedWhenBound[resource] {
+		if err != nil || s == nil {
+			return s, destroy, err
+		}
+		s = queuedWatches{s}
+		if StagedWhenBound[resource] {
 			s = stagedWhenBound{s}
 		}
 		return s, destroy, err
