@@ -141,6 +141,28 @@ func TestAPI(t *testing.T) {
 		g.Eventually(w.ResultChan()).Should(Receive(HaveField("Type", BeEquivalentTo("ADDED"))))
 	})
 
+	t.Run("offers are stored without managedFields, and their writes stay untracked", func(t *testing.T) {
+		g := NewWithT(t)
+		ctx := t.Context()
+		offer := object(t, strings.Replace(kinds["Offer"], "analytics-node-a-1", "untracked", 1))
+		g.Expect(c.Create(ctx, offer)).To(Succeed())
+		got := offer.DeepCopy()
+		g.Expect(c.Get(ctx, client.ObjectKeyFromObject(offer), got)).To(Succeed())
+		g.Expect(got.GetManagedFields()).To(BeEmpty())
+		g.Expect(got.Object).To(HaveKeyWithValue("spec", HaveKeyWithValue("nodeName", "node-a")), "the rest is stored")
+
+		patch := client.RawPatch(types.MergePatchType, []byte(`{"status":{"phase":"Rescinded","reason":"AgentRemoved"}}`))
+		g.Expect(c.Status().Patch(ctx, got, patch)).To(Succeed())
+		phase, _, _ := unstructured.NestedString(got.Object, "status", "phase")
+		g.Expect(phase).To(Equal("Rescinded"))
+		g.Expect(got.GetManagedFields()).To(BeEmpty(), "a status write of an untracked offer is not tracked")
+
+		// A task's managedFields are kept at creation (its bind clears them).
+		task := object(t, strings.Replace(kinds["Task"], "report-1", "tracked", 1))
+		g.Expect(c.Create(ctx, task)).To(Succeed())
+		g.Expect(task.GetManagedFields()).NotTo(BeEmpty())
+	})
+
 	// A watch started on a quiet cluster gets a queue of 10 events in the
 	// watch cache; a client that stops reading while more than its
 	// connection holds (about 4 MiB) is written used to be closed once those

@@ -19,8 +19,9 @@ const namespaceTrigger = "metadata.namespace"
 // watch cache of every custom resource an index: Tasks by node
 // (spec.nodeName, see NodeIndexed), every other resource that has none by
 // namespace; it queues each watch's events beside the cache's queue (see
-// queuedWatches); and it makes a Task's binding write its Staging state (see
-// StagedWhenBound).
+// queuedWatches); it makes a Task's binding write its Staging state (see
+// StagedWhenBound); and it stores Offers without managedFields
+// (UntrackedWhenCreated).
 //
 // The namespace index serves no watch (no custom resource's selector names
 // it); what it changes is how many events a watcher may have waiting in the
@@ -71,6 +72,9 @@ func (g tunedWatchCaches) GetRESTOptions(resource schema.GroupResource, example 
 		s = queuedWatches{s}
 		if StagedWhenBound[resource] {
 			s = stagedWhenBound{s}
+		}
+		if UntrackedWhenCreated[resource] {
+			s = untrackedWhenCreated{s}
 		}
 		return s, destroy, err
 	}

@@ -1,0 +1,54 @@
+package crdstorage
+
+import (
+	"context"
+	"testing"
+
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/storage"
+)
+
+// creatingStorage keeps the object of the last Create.
+type creatingStorage struct {
+	storage.Interface
+	created runtime.Object
+}
+
+func (s *creatingStorage) Create(_ context.Context, _ string, obj, _ runtime.Object, _ uint64) error {
+	s.created = obj
+	return nil
+}
+
+// tracked returns an object as the API server hands it to storage on a
+// create: with the creator's managedFields.
+func tracked(name string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"framework": "fw", "nodeName": "n1"}}}
+	u.SetName(name)
+	u.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "meseta-master", Operation: metav1.ManagedFieldsOperationUpdate,
+		APIVersion: "meseta.dev/v1alpha1", FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:framework":{},"f:nodeName":{}}}`)}}})
+	return u
+}
+
+func TestOffersAreStoredWithoutManagedFields(t *testing.T) {
+	g := NewWithT(t)
+	s := &creatingStorage{}
+	var got decorated
+	out := decorate(TuneWatchCaches(recordingGetter{got: &got, storage: &recordingStorage{Interface: s}}), offers, nil)
+	g.Expect(out.Create(context.Background(), "/offers/team-a/o1", tracked("o1"), &unstructured.Unstructured{}, 0)).To(Succeed())
+	stored := s.created.(*unstructured.Unstructured)
+	g.Expect(stored.GetManagedFields()).To(BeEmpty())
+	g.Expect(stored.Object).To(HaveKeyWithValue("spec", map[string]any{"framework": "fw", "nodeName": "n1"}), "the rest is kept")
+	g.Expect(stored.GetName()).To(Equal("o1"))
+}
+
+func TestOtherResourcesKeepTheirManagedFields(t *testing.T) {
+	g := NewWithT(t)
+	s := &creatingStorage{}
+	var got decorated
+	out := decorate(TuneWatchCaches(recordingGetter{got: &got, storage: &recordingStorage{Interface: s}}), tasks, nil)
+	g.Expect(out.Create(context.Background(), "/tasks/team-a/t1", tracked("t1"), &unstructured.Unstructured{}, 0)).To(Succeed())
+	g.Expect(s.created.(*unstructured.Unstructured).GetManagedFields()).To(HaveLen(1))
+}
