@@ -6,9 +6,10 @@
 // its node's Tasks is handed only that node's events; it queues every
 // watch's events as the cache hands them over, so that a client that reads
 // slowly for a moment is not closed (queuedWatches); its Task storage also
-// stages a task in the write that binds it (StagedWhenBound). CountNodeIndexedWatches
-// wraps priority and fairness so that it no longer charges every Task write
-// for those watches:
+// stages a task in the write that binds it (StagedWhenBound), and its Offer
+// storage stores offers without managedFields (UntrackedWhenCreated).
+// CountNodeIndexedWatches wraps priority and fairness so that it no longer
+// charges every Task write for those watches:
 //
 //	cfg.APIExtensions.ExtraConfig.CRDRESTOptionsGetter =
 //		crdstorage.TuneWatchCaches(cfg.APIExtensions.ExtraConfig.CRDRESTOptionsGetter)
