@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -91,6 +92,17 @@ func ensureNamespace(t testing.TB, c client.Client, name string) {
 	}
 }
 
+// watchRoles starts a watch of all Roles.
+func watchRoles(ctx context.Context, g Gomega, cfg *rest.Config) watch.Interface {
+	wc, err := client.NewWithWatch(cfg, client.Options{})
+	g.Expect(err).NotTo(HaveOccurred())
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(schema.GroupVersionKind{Group: "meseta.dev", Version: "v1alpha1", Kind: "RoleList"})
+	w, err := wc.Watch(ctx, list)
+	g.Expect(err).NotTo(HaveOccurred())
+	return w
+}
+
 // TestAPI exercises every kind against one master.
 func TestAPI(t *testing.T) {
 	m := mastertest.Start(t, mastertest.Options{})
@@ -129,12 +141,7 @@ func TestAPI(t *testing.T) {
 		g := NewWithT(t)
 		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 		defer cancel()
-		wc, err := client.NewWithWatch(m.RESTConfig(), client.Options{})
-		g.Expect(err).NotTo(HaveOccurred())
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(schema.GroupVersionKind{Group: "meseta.dev", Version: "v1alpha1", Kind: "RoleList"})
-		w, err := wc.Watch(ctx, list)
-		g.Expect(err).NotTo(HaveOccurred())
+		w := watchRoles(ctx, g, m.RESTConfig())
 		defer w.Stop()
 		role := object(t, strings.Replace(kinds["Role"], "team-a", "watched", 1))
 		g.Expect(c.Create(ctx, role)).To(Succeed())
@@ -164,20 +171,15 @@ func TestAPI(t *testing.T) {
 	})
 
 	// A watch started on a quiet cluster gets a queue of 10 events in the
-	// watch cache; a client that stops reading while more than its
-	// connection holds (about 4 MiB) is written used to be closed once those
-	// 10 waited. The master queues a watch's events beside the cache's, so
-	// the client catches up instead.
+	// watch cache. A client that stopped reading while more was written than
+	// its connection holds (about 4 MiB) was closed once those 10 waited;
+	// the master now queues a watch's events beside the cache's, so the
+	// client catches up instead.
 	t.Run("a watch whose client stops reading for a while is not closed", func(t *testing.T) {
 		g := NewWithT(t)
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 		defer cancel()
-		wc, err := client.NewWithWatch(m.RESTConfig(), client.Options{})
-		g.Expect(err).NotTo(HaveOccurred())
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(schema.GroupVersionKind{Group: "meseta.dev", Version: "v1alpha1", Kind: "RoleList"})
-		w, err := wc.Watch(ctx, list)
-		g.Expect(err).NotTo(HaveOccurred())
+		w := watchRoles(ctx, g, m.RESTConfig())
 		defer w.Stop()
 
 		role := object(t, strings.Replace(kinds["Role"], "team-a", "slow-reader", 1))

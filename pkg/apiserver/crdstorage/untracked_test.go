@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/storage"
 )
 
@@ -33,22 +34,20 @@ func tracked(name string) *unstructured.Unstructured {
 }
 
 func TestOffersAreStoredWithoutManagedFields(t *testing.T) {
-	g := NewWithT(t)
-	s := &creatingStorage{}
-	var got decorated
-	out := decorate(TuneWatchCaches(recordingGetter{got: &got, storage: &recordingStorage{Interface: s}}), offers, nil)
-	g.Expect(out.Create(context.Background(), "/offers/team-a/o1", tracked("o1"), &unstructured.Unstructured{}, 0)).To(Succeed())
-	stored := s.created.(*unstructured.Unstructured)
-	g.Expect(stored.GetManagedFields()).To(BeEmpty())
-	g.Expect(stored.Object).To(HaveKeyWithValue("spec", map[string]any{"framework": "fw", "nodeName": "n1"}), "the rest is kept")
-	g.Expect(stored.GetName()).To(Equal("o1"))
-}
-
-func TestOtherResourcesKeepTheirManagedFields(t *testing.T) {
-	g := NewWithT(t)
-	s := &creatingStorage{}
-	var got decorated
-	out := decorate(TuneWatchCaches(recordingGetter{got: &got, storage: &recordingStorage{Interface: s}}), tasks, nil)
-	g.Expect(out.Create(context.Background(), "/tasks/team-a/t1", tracked("t1"), &unstructured.Unstructured{}, 0)).To(Succeed())
-	g.Expect(s.created.(*unstructured.Unstructured).GetManagedFields()).To(HaveLen(1))
+	for _, tc := range []struct {
+		resource schema.GroupResource
+		kept     int
+	}{{resource: offers, kept: 0}, {resource: tasks, kept: 1}} {
+		t.Run(tc.resource.Resource, func(t *testing.T) {
+			g := NewWithT(t)
+			s := &creatingStorage{}
+			var got decorated
+			out := decorate(TuneWatchCaches(recordingGetter{got: &got, storage: &recordingStorage{Interface: s}}), tc.resource, nil)
+			g.Expect(out.Create(context.Background(), "/"+tc.resource.Resource+"/team-a/o1", tracked("o1"), &unstructured.Unstructured{}, 0)).To(Succeed())
+			stored := s.created.(*unstructured.Unstructured)
+			g.Expect(stored.GetManagedFields()).To(HaveLen(tc.kept), "offers lose them, other resources keep them")
+			g.Expect(stored.Object).To(HaveKeyWithValue("spec", map[string]any{"framework": "fw", "nodeName": "n1"}), "the rest is kept")
+			g.Expect(stored.GetName()).To(Equal("o1"))
+		})
+	}
 }

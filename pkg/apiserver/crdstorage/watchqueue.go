@@ -110,9 +110,7 @@ func (q *eventQueue) len() int { return len(q.events) - q.head }
 func (q *eventQueue) first() watch.Event { return q.events[q.head] }
 
 func (q *eventQueue) push(e watch.Event) {
-	if q.head > 0 && q.head == len(q.events) {
-		q.events, q.head = q.events[:0], 0
-	} else if q.head > 0 && len(q.events) == cap(q.events) && q.head >= len(q.events)/2 {
+	if q.head > 0 && len(q.events) == cap(q.events) && q.head >= len(q.events)/2 {
 		// Reuse the front that was sent rather than grow.
 		n := copy(q.events, q.events[q.head:])
 		clear(q.events[n:])
@@ -124,4 +122,7 @@ func (q *eventQueue) push(e watch.Event) {
 func (q *eventQueue) pop() {
 	q.events[q.head] = watch.Event{}
 	q.head++
+	if q.head == len(q.events) {
+		q.events, q.head = q.events[:0], 0
+	}
 }
