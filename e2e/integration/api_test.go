@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -204,6 +205,37 @@ func TestAPI(t *testing.T) {
 			}
 		}
 		g.Expect(seen).To(Equal(updates+1), "the creation and every update, on the one watch")
+	})
+
+	// Informers open their watches with a streamed list; the API server
+	// would compress such a stream a flush, often one event, at a time.
+	// The master sends watches plain and still compresses large lists.
+	t.Run("watches are sent uncompressed, large lists compressed", func(t *testing.T) {
+		g := NewWithT(t)
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		filler := strings.Repeat("x", 100<<10)
+		for _, name := range []string{"large-1", "large-2"} { // over the 128 KB a list needs to be compressed
+			role := object(t, strings.Replace(kinds["Role"], "team-a", name, 1))
+			role.SetAnnotations(map[string]string{"filler": filler})
+			g.Expect(c.Create(ctx, role)).To(Succeed())
+		}
+		hc, err := rest.HTTPClientFor(m.RESTConfig())
+		g.Expect(err).NotTo(HaveOccurred())
+		encoding := func(query string) string {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.RESTConfig().Host+"/apis/meseta.dev/v1alpha1/roles?"+query, nil)
+			g.Expect(err).NotTo(HaveOccurred())
+			req.Header.Set("Accept-Encoding", "gzip")
+			resp, err := hc.Do(req)
+			g.Expect(err).NotTo(HaveOccurred())
+			defer resp.Body.Close()
+			g.Expect(resp.StatusCode).To(Equal(http.StatusOK), "GET roles?%s", query)
+			return resp.Header.Get("Content-Encoding")
+		}
+		g.Expect(encoding("watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true")).
+			To(BeEmpty(), "a watch that starts with a streamed list, as informers open theirs")
+		g.Expect(encoding("watch=1")).To(BeEmpty(), "a plain watch")
+		g.Expect(encoding("")).To(Equal("gzip"), "a list over 128 KB")
 	})
 
 	t.Run("a watch and a list by node see that node's tasks only", func(t *testing.T) {

@@ -77,15 +77,15 @@ func runWriteCeiling(ctx context.Context, env *env, d time.Duration, params stri
 		return err
 	}
 	for _, w := range []struct {
-		what  string
-		write func(ctx context.Context, i, n int) error
+		what, short string
+		write       func(ctx context.Context, i, n int) error
 	}{
-		{"Task status patches (JSON)", func(ctx context.Context, i, n int) error {
+		{"Task status patches (JSON)", "task-status", func(ctx context.Context, i, n int) error {
 			t := tasks[i]
 			return wc.Status().Patch(ctx, t, client.RawPatch("application/merge-patch+json",
 				fmt.Appendf(nil, `{"status":{"message":"write %d"}}`, n)))
 		}},
-		{"Lease updates (protobuf)", func(ctx context.Context, i, _ int) error {
+		{"Lease updates (protobuf)", "lease", func(ctx context.Context, i, _ int) error {
 			now := metav1.NowMicro()
 			held[i].Spec.RenewTime = &now
 			l, err := leases.CoordinationV1().Leases(ns).Update(ctx, held[i], metav1.UpdateOptions{})
@@ -95,9 +95,14 @@ func runWriteCeiling(ctx context.Context, env *env, d time.Duration, params stri
 			return err
 		}},
 	} {
+		profiled := closedChannel()
+		if env.profiles != "" {
+			profiled = m.profileCPU(ctx, d, env.profilePath("write-ceiling-"+w.short, params))
+		}
 		cpuBefore, _ := m.cpuSeconds()
 		n, errs, elapsed := writeFor(ctx, d, w.write)
 		cpu, _ := m.cpuSeconds()
+		<-profiled
 		note := fmt.Sprintf("%d writes in %.1fs, master %.2f cores", n, elapsed.Seconds(), (cpu-cpuBefore)/elapsed.Seconds())
 		if errs > 0 {
 			note += fmt.Sprintf(", %d failed", errs)
@@ -109,6 +114,13 @@ func runWriteCeiling(ctx context.Context, env *env, d time.Duration, params stri
 		}
 	}
 	return nil
+}
+
+// closedChannel returns a channel that is already closed.
+func closedChannel() <-chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
 }
 
 // writeFor runs ceilingWriters writers over the ceilingObjects objects for d

@@ -69,6 +69,8 @@ func runLaunch(ctx context.Context, env *env, size launchSize, params string,
 	if env.profiles != "" {
 		profiled := m.profileCPU(ctx, 30*time.Second, env.profilePath("launch", params))
 		defer func() { <-profiled }()
+		stop := profileSelf(env.profilePath("launch-bench", params))
+		defer stop()
 	}
 	ok := tr.waitRunning(ctx, size.tasks, 15*time.Minute)
 	reportCosts(ctx, env, m, "launch-throughput", params, size.tasks, time.Since(start), before)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -293,6 +294,26 @@ func (m *master) profileCPU(ctx context.Context, d time.Duration, path string) <
 		}
 	}()
 	return done
+}
+
+// profileSelf starts a CPU profile of the bench's own process (its simulated
+// nodes, frameworks and watchers) written to path, and returns what stops it.
+func profileSelf(path string) (stop func()) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: no CPU profile of the bench: %v\n", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		fmt.Fprintf(os.Stderr, "bench: no CPU profile of the bench: %v\n", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		fmt.Fprintf(os.Stderr, "bench: the bench's own CPU profile (simulated nodes, frameworks, watchers): %s\n", path)
+	}
 }
 
 // profileHeap writes the master's heap profile (after a garbage collection)
