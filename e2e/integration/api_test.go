@@ -16,10 +16,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/apiserver/pkg/storage/cacher/consistency"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
+	"meseta.dev/meseta/pkg/apiserver"
 	"meseta.dev/meseta/pkg/master/mastertest"
 )
 
@@ -236,6 +238,13 @@ func TestAPI(t *testing.T) {
 			To(BeEmpty(), "a watch that starts with a streamed list, as informers open theirs")
 		g.Expect(encoding("watch=1")).To(BeEmpty(), "a plain watch")
 		g.Expect(encoding("")).To(Equal("gzip"), "a list over 128 KB")
+	})
+
+	// Each check lists and decodes every object of a resource from etcd.
+	t.Run("the watch caches are checked against etcd every half hour", func(t *testing.T) {
+		g := NewWithT(t)
+		g.Expect(consistency.CheckPeriod).To(Equal(apiserver.CacheConsistencyCheckPeriod))
+		g.Expect(consistency.CheckPeriod).To(Equal(30 * time.Minute))
 	})
 
 	t.Run("a watch and a list by node see that node's tasks only", func(t *testing.T) {

@@ -64,6 +64,10 @@ type ports struct {
 	HTTP int `json:"http,omitempty"`
 }
 
+// compactionBatchLimit is how many revisions etcd's compaction deletes per
+// batch (etcd's default is 1,000).
+const compactionBatchLimit = 100
+
 // Start starts the member and waits until it serves clients.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -73,6 +77,35 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	ec := embedConfig(cfg, p)
+	e, err := embed.StartEtcd(ec)
+	if err != nil {
+		return nil, fmt.Errorf("failed to start embedded etcd: %w", err)
+	}
+	timeout := cfg.StartTimeout
+	if timeout == 0 {
+		timeout = 60 * time.Second
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		e.Close()
+		return nil, fmt.Errorf("embedded etcd failed while starting: %w", err)
+	case <-time.After(timeout):
+		e.Server.Stop()
+		e.Close()
+		return nil, fmt.Errorf("embedded etcd did not become ready within %s", timeout)
+	case <-ctx.Done():
+		e.Server.Stop()
+		e.Close()
+		return nil, ctx.Err()
+	}
+	return &Server{etcd: e, clientURLs: []string{ec.AdvertiseClientUrls[0].String()}}, nil
+}
+
+// embedConfig returns the configuration of the member cfg describes,
+// listening on p.
+func embedConfig(cfg Config, p ports) *embed.Config {
 	ec := embed.NewConfig()
 	ec.Name = cfg.Name
 	ec.Dir = filepath.Join(cfg.DataDir, "member-data")
@@ -106,31 +139,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	// Compact history older than an hour so the database does not grow forever.
 	ec.AutoCompactionMode = "periodic"
 	ec.AutoCompactionRetention = "1h"
+	// Compaction deletes the old revisions in batches, each committed while
+	// writes wait for the backend. The API server compacts every five
+	// minutes; at 5,000 nodes that is some 150,000 revisions (mostly Lease
+	// renewals), and with etcd's batches of 1,000 every commit held writes
+	// up long enough to show in the API's p99 (8-14 applies over 100 ms in
+	// a minute with a compaction, 1 without). Batches of a tenth as many
+	// make each hold that much shorter; the compaction takes longer in all.
+	ec.CompactionBatchLimit = compactionBatchLimit
 	ec.QuotaBackendBytes = 8 << 30
-
-	e, err := embed.StartEtcd(ec)
-	if err != nil {
-		return nil, fmt.Errorf("failed to start embedded etcd: %w", err)
-	}
-	timeout := cfg.StartTimeout
-	if timeout == 0 {
-		timeout = 60 * time.Second
-	}
-	select {
-	case <-e.Server.ReadyNotify():
-	case err := <-e.Err():
-		e.Close()
-		return nil, fmt.Errorf("embedded etcd failed while starting: %w", err)
-	case <-time.After(timeout):
-		e.Server.Stop()
-		e.Close()
-		return nil, fmt.Errorf("embedded etcd did not become ready within %s", timeout)
-	case <-ctx.Done():
-		e.Server.Stop()
-		e.Close()
-		return nil, ctx.Err()
-	}
-	return &Server{etcd: e, clientURLs: []string{clientURL.String()}}, nil
+	return ec
 }
 
 // ClientURLs returns the URLs clients reach the member at.
