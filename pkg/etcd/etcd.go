@@ -64,10 +64,6 @@ type ports struct {
 	HTTP int `json:"http,omitempty"`
 }
 
-// compactionBatchLimit is how many revisions etcd's compaction deletes per
-// batch (etcd's default is 1,000).
-const compactionBatchLimit = 100
-
 // Start starts the member and waits until it serves clients.
 func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -139,14 +135,6 @@ func embedConfig(cfg Config, p ports) *embed.Config {
 	// Compact history older than an hour so the database does not grow forever.
 	ec.AutoCompactionMode = "periodic"
 	ec.AutoCompactionRetention = "1h"
-	// Compaction deletes the old revisions in batches, each committed while
-	// writes wait for the backend. The API server compacts every five
-	// minutes; at 5,000 nodes that is some 150,000 revisions (mostly Lease
-	// renewals), and with etcd's batches of 1,000 every commit held writes
-	// up long enough to show in the API's p99 (8-14 applies over 100 ms in
-	// a minute with a compaction, 1 without). Batches of a tenth as many
-	// make each hold that much shorter; the compaction takes longer in all.
-	ec.CompactionBatchLimit = compactionBatchLimit
 	ec.QuotaBackendBytes = 8 << 30
 	return ec
 }

@@ -28,9 +28,6 @@ func TestEmbedConfig(t *testing.T) {
 	if !ec.ClientTLSInfo.ClientCertAuth || !ec.PeerTLSInfo.ClientCertAuth {
 		t.Error("clients and peers must present certificates")
 	}
-	if ec.CompactionBatchLimit != compactionBatchLimit || compactionBatchLimit >= 1000 {
-		t.Errorf("compaction batches of %d revisions, want %d (smaller than etcd's 1,000)", ec.CompactionBatchLimit, compactionBatchLimit)
-	}
 	if ec.AutoCompactionMode != "periodic" || ec.AutoCompactionRetention != "1h" {
 		t.Errorf("auto compaction %s %s, want periodic 1h", ec.AutoCompactionMode, ec.AutoCompactionRetention)
 	}
