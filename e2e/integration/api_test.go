@@ -151,7 +151,7 @@ func TestAPI(t *testing.T) {
 		g.Eventually(w.ResultChan()).Should(Receive(HaveField("Type", BeEquivalentTo("ADDED"))))
 	})
 
-	t.Run("offers are stored without managedFields, and their writes stay untracked", func(t *testing.T) {
+	t.Run("offers and tasks are stored without managedFields unless applied, and their writes stay untracked", func(t *testing.T) {
 		g := NewWithT(t)
 		ctx := t.Context()
 		offer := object(t, strings.Replace(kinds["Offer"], "analytics-node-a-1", "untracked", 1))
@@ -167,10 +167,20 @@ func TestAPI(t *testing.T) {
 		g.Expect(phase).To(Equal("Rescinded"))
 		g.Expect(got.GetManagedFields()).To(BeEmpty(), "a status write of an untracked offer is not tracked")
 
-		// A task's managedFields are kept at creation (its bind clears them).
-		task := object(t, strings.Replace(kinds["Task"], "report-1", "tracked", 1))
+		task := object(t, strings.Replace(kinds["Task"], "report-1", "untracked", 1))
 		g.Expect(c.Create(ctx, task)).To(Succeed())
-		g.Expect(task.GetManagedFields()).NotTo(BeEmpty())
+		g.Expect(task.GetManagedFields()).To(BeEmpty(), "a task created by an update")
+		note := client.RawPatch(types.MergePatchType, []byte(`{"status":{"message":"noted"}}`))
+		g.Expect(c.Status().Patch(ctx, task, note)).To(Succeed())
+		g.Expect(task.GetManagedFields()).To(BeEmpty(), "a status write of an untracked task is not tracked")
+
+		applied := object(t, strings.Replace(kinds["Task"], "report-1", "applied", 1))
+		g.Expect(c.Patch(ctx, applied, client.Apply, client.FieldOwner("gitops"))).To(Succeed())
+		g.Expect(applied.GetManagedFields()).To(ContainElement(HaveField("Manager", "gitops")), "a task created by a server-side apply keeps its record")
+
+		framework := object(t, strings.Replace(kinds["Framework"], "analytics", "tracked", 1))
+		g.Expect(c.Create(ctx, framework)).To(Succeed())
+		g.Expect(framework.GetManagedFields()).NotTo(BeEmpty(), "other kinds keep their record")
 	})
 
 	// A watch started on a quiet cluster gets a queue of 10 events in the

@@ -94,7 +94,7 @@ func TestSimulatedAgents(t *testing.T) {
 		g.Expect(running.Status.State).To(Equal(v1alpha1.TaskRunning))
 		g.Expect(running.Finalizers).To(ContainElement(v1alpha1.TaskFinalizer))
 	}, time.Minute, 200*time.Millisecond).Should(Succeed())
-	g.Expect(running.ManagedFields).To(BeEmpty(), "the master cleared them when it bound the task; its status writes are untracked")
+	g.Expect(running.ManagedFields).To(BeEmpty(), "stored without them; its status writes are untracked")
 	g.Eventually(func(g Gomega) {
 		lease := &coordinationv1.Lease{}
 		g.Expect(c.Get(ctx, client.ObjectKey{Namespace: simulate.LeaseNamespace, Name: nodes[49]}, lease)).To(Succeed())

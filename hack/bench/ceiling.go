@@ -10,6 +10,7 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -151,7 +152,9 @@ func writeFor(ctx context.Context, d time.Duration, write func(ctx context.Conte
 }
 
 // ceilingTasks creates the tasks whose status the ceiling patches: tasks of
-// no framework, placed on no node, which no controller acts on.
+// no framework, placed on no node, which no controller acts on; stored
+// without managedFields, as bound tasks are, so that their writes are
+// untracked as a launch's status writes are.
 func ceilingTasks(ctx context.Context, c client.Client, ns string) ([]*v1alpha1.Task, error) {
 	tmpl := benchTemplate()
 	tasks := make([]*v1alpha1.Task, ceilingObjects)
@@ -159,12 +162,25 @@ func ceilingTasks(ctx context.Context, c client.Client, ns string) ([]*v1alpha1.
 		tasks[i] = &v1alpha1.Task{ObjectMeta: metav1.ObjectMeta{Name: "task-" + strconv.Itoa(i), Namespace: ns},
 			Spec: v1alpha1.TaskSpec{Framework: "ceiling", Offers: []string{"none"}, TaskTemplate: tmpl}}
 	}
-	err := createConcurrently(ctx, c, len(tasks), 16, func(i int) client.Object { return tasks[i] })
-	return tasks, err
+	if err := createConcurrently(ctx, c, len(tasks), 16, func(i int) client.Object { return tasks[i] }); err != nil {
+		return nil, err
+	}
+	// A creation records its fields whatever it sends; a later write clears them.
+	untrack := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"managedFields":[{}]}}`))
+	for _, t := range tasks {
+		if err := c.Patch(ctx, t, untrack); err != nil {
+			return nil, err
+		}
+		if len(t.ManagedFields) != 0 {
+			return nil, fmt.Errorf("task %s still has managedFields", t.Name)
+		}
+	}
+	return tasks, nil
 }
 
 // ceilingLeases creates the Leases the ceiling renews, as a heartbeat holds
-// them: each renewal updates the copy the last one returned.
+// them (without managedFields, as agents keep theirs): each renewal updates
+// the copy the last one returned.
 func ceilingLeases(ctx context.Context, cs kubernetes.Interface, ns string) ([]*coordinationv1.Lease, error) {
 	held := make([]*coordinationv1.Lease, ceilingObjects)
 	for i := range held {
@@ -174,6 +190,13 @@ func ceilingLeases(ctx context.Context, cs kubernetes.Interface, ns string) ([]*
 		created, err := cs.CoordinationV1().Leases(ns).Create(ctx, l, metav1.CreateOptions{})
 		if err != nil {
 			return nil, err
+		}
+		created.ManagedFields = v1alpha1.ResetManagedFields()
+		if created, err = cs.CoordinationV1().Leases(ns).Update(ctx, created, metav1.UpdateOptions{}); err != nil {
+			return nil, err
+		}
+		if len(created.ManagedFields) != 0 {
+			return nil, fmt.Errorf("lease %s still has managedFields", created.Name)
 		}
 		held[i] = created
 	}

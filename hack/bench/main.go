@@ -61,7 +61,7 @@ func main() {
 	out := flag.String("out", filepath.Join(bin, "bench.json"), "where to write the JSON report")
 	flag.BoolVar(&e.short, "short", os.Getenv("BENCH_SHORT") != "", "run small sizes only (default: $BENCH_SHORT set)")
 	flag.BoolVar(&e.timeline, "timeline", false, "print each launch's per-second counts of tasks created, bound and Running")
-	flag.StringVar(&e.profiles, "profiles", "", "a directory to write the master's CPU profile of each launch to (30s from the launch), its heap profile at the end of the api scenario, every master's log and the frameworks' log (frameworks.log)")
+	flag.StringVar(&e.profiles, "profiles", "", "a directory to write the master's CPU profile of each launch to (30s from the launch) and the bench's own (launch-bench-*: its simulated nodes, frameworks and watchers), the master's CPU profile of each kind of write of the write ceiling, its heap profile at the end of the api scenario, every master's log and the frameworks' log (frameworks.log)")
 	flag.StringVar(&e.memoryLimit, "memory-limit", "3584Mi", "the --memory-limit of every master the scenarios start (empty: the master's default, none on a machine without a cgroup limit)")
 	flag.StringVar(&e.meseta, "meseta", filepath.Join(bin, "meseta"), "the meseta binary")
 	flag.StringVar(&e.runc, "runc", filepath.Join(bin, "runc"), "the runc binary")

@@ -37,8 +37,8 @@ func init() {
 // cache against etcd (DetectCacheInconsistency; Kubernetes checks every five
 // minutes). A check lists every object of the resource from etcd and decodes
 // it, only to compare names and versions: with 50,000 tasks, some three
-// seconds of the master's CPU at once (a third of it helping the collector
-// with the garbage), every five to seven and a half minutes. An
+// seconds of the master's CPU at once (over a third of it helping the
+// collector with the garbage), every five to seven and a half minutes. An
 // inconsistent cache is still found, and still stops serving lists from its
 // snapshots, within the period (plus up to half of it, the check's jitter).
 const CacheConsistencyCheckPeriod = 30 * time.Minute

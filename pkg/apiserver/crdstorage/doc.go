@@ -7,7 +7,8 @@
 // watch's events as the cache hands them over, so that a client that reads
 // slowly for a moment is not closed (queuedWatches); its Task storage also
 // stages a task in the write that binds it (StagedWhenBound), and its Offer
-// storage stores offers without managedFields (UntrackedWhenCreated).
+// and Task storage stores them without managedFields unless a server-side
+// apply creates them (UntrackedWhenCreated).
 // CountNodeIndexedWatches wraps priority and fairness so that it no longer
 // charges every Task write for those watches:
 //

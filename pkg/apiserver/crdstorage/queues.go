@@ -20,8 +20,8 @@ const namespaceTrigger = "metadata.namespace"
 // (spec.nodeName, see NodeIndexed), every other resource that has none by
 // namespace; it queues each watch's events beside the cache's queue (see
 // queuedWatches); it makes a Task's binding write its Staging state (see
-// StagedWhenBound); and it stores Offers without managedFields
-// (UntrackedWhenCreated).
+// StagedWhenBound); and it stores Offers and Tasks without managedFields
+// unless a server-side apply creates them (UntrackedWhenCreated).
 //
 // The namespace index serves no watch (no custom resource's selector names
 // it); what it changes is how many events a watcher may have waiting in the

@@ -126,7 +126,7 @@ func TestTuneWatchCachesKeepsAnIndexGiven(t *testing.T) {
 			g.Expect(got.triggers).To(HaveLen(1))
 			g.Expect(got.triggers).To(HaveKey("spec.framework"), "the cache supports one index: one given is kept")
 			if StagedWhenBound[resource] {
-				g.Expect(out).To(Equal(stagedWhenBound{queuedWatches{s}}))
+				g.Expect(out).To(Equal(untrackedWhenCreated{stagedWhenBound{queuedWatches{s}}}))
 			} else {
 				g.Expect(out).To(Equal(untrackedWhenCreated{queuedWatches{s}}))
 			}
