@@ -8,7 +8,9 @@
 // slowly for a moment is not closed (queuedWatches); its Task storage also
 // stages a task in the write that binds it (StagedWhenBound), and its Offer
 // and Task storage stores them without managedFields unless a server-side
-// apply creates them (UntrackedWhenCreated).
+// apply creates them (UntrackedWhenCreated); and its codec decodes each
+// object it writes once for the two readers of every write, the write itself
+// and the watch cache's watch of etcd (decodedOnce).
 // CountNodeIndexedWatches wraps priority and fairness so that it no longer
 // charges every Task write for those watches:
 //

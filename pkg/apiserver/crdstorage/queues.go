@@ -21,7 +21,9 @@ const namespaceTrigger = "metadata.namespace"
 // namespace; it queues each watch's events beside the cache's queue (see
 // queuedWatches); it makes a Task's binding write its Staging state (see
 // StagedWhenBound); and it stores Offers and Tasks without managedFields
-// unless a server-side apply creates them (UntrackedWhenCreated).
+// unless a server-side apply creates them (UntrackedWhenCreated). Its codec
+// decodes each object it writes once for the write and the watch cache (see
+// decodedOnce).
 //
 // The namespace index serves no watch (no custom resource's selector names
 // it); what it changes is how many events a watcher may have waiting in the
@@ -57,6 +59,11 @@ func (g tunedWatchCaches) GetRESTOptions(resource schema.GroupResource, example 
 		var s storage.Interface
 		var destroy factory.DestroyFunc
 		var err error
+		if config != nil {
+			decoded := *config
+			decoded.Codec = decodeOnce(config.Codec)
+			config = &decoded
+		}
 		switch {
 		case len(triggers) != 0:
 			s, destroy, err = decorate(config, prefix, keyFunc, newFunc, newListFunc, attrs, triggers, indexers)

@@ -25,6 +25,7 @@ var (
 type decorated struct {
 	triggers storage.IndexerFuncs
 	indexers *cache.Indexers
+	config   *storagebackend.ConfigForResource
 }
 
 // recordingGetter returns options whose decorator records the index functions
@@ -39,9 +40,9 @@ func (r recordingGetter) GetRESTOptions(schema.GroupResource, runtime.Object) (g
 	if r.noDecorate {
 		return generic.RESTOptions{}, nil
 	}
-	return generic.RESTOptions{Decorator: func(_ *storagebackend.ConfigForResource, _ string, _ func(runtime.Object) (string, error),
+	return generic.RESTOptions{Decorator: func(config *storagebackend.ConfigForResource, _ string, _ func(runtime.Object) (string, error),
 		_, _ func() runtime.Object, _ storage.AttrFunc, triggers storage.IndexerFuncs, indexers *cache.Indexers) (storage.Interface, factory.DestroyFunc, error) {
-		*r.got = decorated{triggers: triggers, indexers: indexers}
+		*r.got = decorated{triggers: triggers, indexers: indexers, config: config}
 		return r.storage, func() {}, nil
 	}}, nil
 }
