@@ -23,6 +23,7 @@ import (
 	controlplane "k8s.io/kubernetes/pkg/controlplane/apiserver/samples/generic/server"
 	authzmodes "k8s.io/kubernetes/pkg/kubeapiserver/authorizer/modes"
 
+	"meseta.dev/meseta/pkg/apiserver/certauth"
 	"meseta.dev/meseta/pkg/apiserver/crdstorage"
 	"meseta.dev/meseta/pkg/apiserver/taskadmission"
 )
@@ -170,6 +171,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if getter := config.APIExtensions.ExtraConfig.CRDRESTOptionsGetter; getter != nil {
 		config.APIExtensions.ExtraConfig.CRDRESTOptionsGetter = crdstorage.TuneWatchCaches(getter)
 	}
+	rememberVerifiedCertificates(config)
 	if fc := config.ControlPlane.Generic.FlowControl; fc != nil {
 		fc = crdstorage.CountNodeIndexedWatches(fc)
 		config.ControlPlane.Generic.FlowControl = fc
@@ -206,6 +208,24 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return srv, nil
+}
+
+// rememberVerifiedCertificates puts certauth's authenticator, which
+// verifies each client certificate chain once for a while, in front of the
+// server's own, which verifies it at every request. Only without a front
+// proxy (request header authentication): that authenticator is consulted
+// before client certificates, and the authority in the serving options is
+// then both authorities.
+func rememberVerifiedCertificates(config *controlplane.Config) {
+	generic := config.ControlPlane.Generic
+	if generic.Authentication.Authenticator == nil || generic.Authentication.RequestHeaderConfig != nil ||
+		generic.SecureServing == nil || generic.SecureServing.ClientCA == nil {
+		return
+	}
+	authn := certauth.InFront(generic.SecureServing.ClientCA, generic.Authentication.Authenticator)
+	config.ControlPlane.Generic.Authentication.Authenticator = authn
+	config.APIExtensions.GenericConfig.Authentication.Authenticator = authn
+	config.Aggregator.GenericConfig.Authentication.Authenticator = authn
 }
 
 // insertBefore returns a copy of order with name inserted before next (at

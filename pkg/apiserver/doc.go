@@ -3,6 +3,8 @@
 // cluster serves namespaces, RBAC, service accounts and their tokens, Leases,
 // Events, admission webhooks and policies, API priority and fairness, discovery and
 // OpenAPI. Meseta's own kinds are CRDs, installed by the master after start.
+// Client certificates are verified once per chain for a while (package
+// certauth) rather than at every request.
 //
 // Start blocks until /readyz answers, so callers can use the server at once:
 //
