@@ -218,14 +218,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 // then both authorities.
 func rememberVerifiedCertificates(config *controlplane.Config) {
 	generic := config.ControlPlane.Generic
-	if generic.Authentication.Authenticator == nil || generic.Authentication.RequestHeaderConfig != nil ||
-		generic.SecureServing == nil || generic.SecureServing.ClientCA == nil {
+	if generic.Authentication.RequestHeaderConfig != nil || generic.SecureServing == nil || generic.SecureServing.ClientCA == nil {
 		return
 	}
-	authn := certauth.InFront(generic.SecureServing.ClientCA, generic.Authentication.Authenticator)
-	config.ControlPlane.Generic.Authentication.Authenticator = authn
-	config.APIExtensions.GenericConfig.Authentication.Authenticator = authn
-	config.Aggregator.GenericConfig.Authentication.Authenticator = authn
+	wrapped := map[*genericapiserver.AuthenticationInfo]bool{}
+	for _, authn := range []*genericapiserver.AuthenticationInfo{&generic.Authentication,
+		&config.APIExtensions.GenericConfig.Authentication, &config.Aggregator.GenericConfig.Authentication} {
+		if authn.Authenticator != nil && !wrapped[authn] {
+			authn.Authenticator = certauth.InFront(generic.SecureServing.ClientCA, authn.Authenticator)
+			wrapped[authn] = true
+		}
+	}
 }
 
 // insertBefore returns a copy of order with name inserted before next (at
