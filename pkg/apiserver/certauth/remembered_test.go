@@ -29,14 +29,25 @@ type testCA struct {
 }
 
 func newTestCA(t *testing.T) *testCA {
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test-ca"},
+		NotBefore: start.Add(-time.Hour), NotAfter: start.Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	cert, key := issue(t, tmpl, nil)
+	return &testCA{cert: cert, key: key}
+}
+
+// issue makes a key and a certificate of tmpl for it, signed by ca (by
+// itself when ca is nil).
+func issue(t *testing.T, tmpl *x509.Certificate, ca *testCA) (*x509.Certificate, *ecdsa.PrivateKey) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test-ca"},
-		NotBefore: start.Add(-time.Hour), NotAfter: start.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	parent, parentKey := tmpl, key
+	if ca != nil {
+		parent, parentKey = ca.cert, ca.key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +55,7 @@ func newTestCA(t *testing.T) *testCA {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testCA{cert: cert, key: key}
+	return cert, key
 }
 
 // authority is the CA's bundle as the API server serves it.
@@ -59,21 +70,10 @@ func (ca *testCA) authority(t *testing.T) dynamiccertificates.CAContentProvider 
 
 // client issues a client certificate for user in groups, valid until notAfter.
 func (ca *testCA) client(t *testing.T, name string, notAfter time.Time, groups ...string) *x509.Certificate {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name, Organization: groups},
 		NotBefore: start.Add(-time.Hour), NotAfter: notAfter,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cert, _ := issue(t, tmpl, ca)
 	return cert
 }
 
@@ -109,23 +109,23 @@ func (s *switchableAuthority) VerifyOptions() (x509.VerifyOptions, bool) {
 	return s.current.VerifyOptions()
 }
 
-// counted returns r with a clock at *now and a count of its verifications.
-func counted(r *Remembered, now *time.Time) *int {
-	verifications := 0
-	r.now = func() time.Time { return *now }
+// counted returns a Remembered of authority with a clock at the returned
+// time, which the test moves, and a count of its verifications.
+func counted(authority Authority) (*Remembered, *time.Time, *int) {
+	r := NewRemembered(authority)
+	now, verifications := start, 0
+	r.now = func() time.Time { return now }
 	r.verify = func(leaf *x509.Certificate, opts x509.VerifyOptions) ([][]*x509.Certificate, error) {
 		verifications++
 		return leaf.Verify(opts)
 	}
-	return &verifications
+	return r, &now, &verifications
 }
 
 func TestRememberedVerifiesAChainOnce(t *testing.T) {
 	g := NewWithT(t)
 	ca := newTestCA(t)
-	r := NewRemembered(ca.authority(t))
-	now := start
-	verifications := counted(r, &now)
+	r, now, verifications := counted(ca.authority(t))
 	cert := ca.client(t, "meseta:node:n1", start.Add(12*time.Hour), "meseta:nodes")
 
 	for range 3 {
@@ -144,7 +144,7 @@ func TestRememberedVerifiesAChainOnce(t *testing.T) {
 	g.Expect(resp.User.GetName()).To(Equal("alice"), "another certificate is another user")
 	g.Expect(*verifications).To(Equal(2))
 
-	now = start.Add(RememberFor + time.Second)
+	*now = start.Add(RememberFor + time.Second)
 	_, ok, _ = r.AuthenticateRequest(requestWith(cert))
 	g.Expect(ok).To(BeTrue())
 	g.Expect(*verifications).To(Equal(3), "after RememberFor the chain is verified again")
@@ -153,9 +153,7 @@ func TestRememberedVerifiesAChainOnce(t *testing.T) {
 func TestRememberedNeverRemembersAFailure(t *testing.T) {
 	g := NewWithT(t)
 	ca, stranger := newTestCA(t), newTestCA(t)
-	r := NewRemembered(ca.authority(t))
-	now := start
-	verifications := counted(r, &now)
+	r, _, verifications := counted(ca.authority(t))
 	forged := stranger.client(t, "system:admin", start.Add(12*time.Hour), "system:masters")
 	for i := range 2 {
 		resp, ok, err := r.AuthenticateRequest(requestWith(forged))
@@ -174,16 +172,14 @@ func TestRememberedNeverRemembersAFailure(t *testing.T) {
 func TestRememberedTrustsAChainNoLongerThanItsCertificates(t *testing.T) {
 	g := NewWithT(t)
 	ca := newTestCA(t)
-	r := NewRemembered(ca.authority(t))
-	now := start
-	verifications := counted(r, &now)
+	r, now, verifications := counted(ca.authority(t))
 	cert := ca.client(t, "bob", start.Add(10*time.Second))
 
 	_, ok, err := r.AuthenticateRequest(requestWith(cert))
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(ok).To(BeTrue())
 
-	now = start.Add(11 * time.Second)
+	*now = start.Add(11 * time.Second)
 	_, ok, err = r.AuthenticateRequest(requestWith(cert))
 	g.Expect(ok).To(BeFalse(), "an expired certificate is refused though it was verified 11s ago")
 	g.Expect(err).To(MatchError(ContainSubstring("expired")))
@@ -194,9 +190,7 @@ func TestRememberedVerifiesAgainWhenTheAuthorityRotates(t *testing.T) {
 	g := NewWithT(t)
 	old, rotated := newTestCA(t), newTestCA(t)
 	authority := &switchableAuthority{current: old.authority(t)}
-	r := NewRemembered(authority)
-	now := start
-	verifications := counted(r, &now)
+	r, _, verifications := counted(authority)
 	cert := old.client(t, "carol", start.Add(12*time.Hour))
 
 	_, ok, err := r.AuthenticateRequest(requestWith(cert))

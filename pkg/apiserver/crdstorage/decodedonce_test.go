@@ -23,6 +23,12 @@ func newCountingCodec() *countingCodec {
 	return &countingCodec{Codec: unstructured.UnstructuredJSONScheme}
 }
 
+// newDecodedOnce returns a decodedOnce over a counting codec, and that codec.
+func newDecodedOnce() (*decodedOnce, *countingCodec) {
+	inner := newCountingCodec()
+	return decodeOnce(inner), inner
+}
+
 func (c *countingCodec) Decode(data []byte, defaults *schema.GroupVersionKind, into runtime.Object) (runtime.Object, *schema.GroupVersionKind, error) {
 	c.mu.Lock()
 	c.decodes++
@@ -47,8 +53,7 @@ func storedTask(name string) *unstructured.Unstructured {
 
 func TestDecodedOnceDecodesAWriteOnceForItsTwoReaders(t *testing.T) {
 	g := NewWithT(t)
-	inner := newCountingCodec()
-	c := decodeOnce(inner)
+	c, inner := newDecodedOnce()
 	data, err := runtime.Encode(c, storedTask("t1"))
 	g.Expect(err).NotTo(HaveOccurred())
 
@@ -78,8 +83,7 @@ func TestDecodedOnceDecodesAWriteOnceForItsTwoReaders(t *testing.T) {
 
 func TestDecodedOnceHandsTheCopyToWhicheverReaderComesSecond(t *testing.T) {
 	g := NewWithT(t)
-	inner := newCountingCodec()
-	c := decodeOnce(inner)
+	c, inner := newDecodedOnce()
 	data, err := runtime.Encode(c, storedTask("t1"))
 	g.Expect(err).NotTo(HaveOccurred())
 
@@ -97,8 +101,7 @@ func TestDecodedOnceHandsTheCopyToWhicheverReaderComesSecond(t *testing.T) {
 
 func TestDecodedOnceDecodesWhatItDidNotWrite(t *testing.T) {
 	g := NewWithT(t)
-	inner := newCountingCodec()
-	c := decodeOnce(inner)
+	c, inner := newDecodedOnce()
 	data, err := runtime.Encode(inner, storedTask("t1")) // written by another codec: a list, an older object
 	g.Expect(err).NotTo(HaveOccurred())
 	for range 3 {
@@ -114,8 +117,7 @@ func TestDecodedOnceDecodesWhatItDidNotWrite(t *testing.T) {
 
 func TestDecodedOnceRemembersTheLastWritesOnly(t *testing.T) {
 	g := NewWithT(t)
-	inner := newCountingCodec()
-	c := decodeOnce(inner)
+	c, inner := newDecodedOnce()
 	first, err := runtime.Encode(c, storedTask("t0"))
 	g.Expect(err).NotTo(HaveOccurred())
 	for i := 1; i <= freshWrites; i++ {
@@ -132,8 +134,7 @@ func TestDecodedOnceRemembersTheLastWritesOnly(t *testing.T) {
 
 func TestDecodedOnceReadersRace(t *testing.T) {
 	g := NewWithT(t)
-	inner := newCountingCodec()
-	c := decodeOnce(inner)
+	c, inner := newDecodedOnce()
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() {
