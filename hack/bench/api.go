@@ -132,13 +132,17 @@ func runAPI(ctx context.Context, env *env, nodes, tasks int, steady time.Duratio
 	selfBefore, _ := processCPUSeconds(os.Getpid())
 	writesBefore, _ := m.apiWrites(ctx)
 	etcdBefore, _ := m.etcdStats(ctx)
+	gcBefore, _ := m.collectorStats(ctx)
+	durationsBefore, _ := m.serverDurations(ctx)
 	if env.profiles != "" {
 		m.profileCPU(ctx, min(steady, 30*time.Second), env.profilePath("api-steady", params))
 	}
 	time.Sleep(steady)
 	while := fmt.Sprintf("steady, %d Running, %s after %.0fs settling", running, steady, settled.Seconds())
 	reportLatencies(env, rec, params, while, ok)
+	reportServerLatency(ctx, env, m, "api", params, while, durationsBefore)
 	reportSteadyCPU(env, m, params, while, steady, masterBefore, selfBefore)
+	reportSteadyCollector(ctx, env, m, params, while, steady, gcBefore)
 	reportSteadyWrites(ctx, env, m, params, while, steady, writesBefore)
 	reportSteadyEtcd(ctx, env, m, params, while, etcdBefore)
 	if env.profiles != "" {
@@ -184,8 +188,9 @@ func reportSteadyEtcd(ctx context.Context, env *env, m *master, params, while st
 		return
 	}
 	d := st.minus(before)
-	note := fmt.Sprintf("%.0f compactions (%.1fs); backend commits %.2f ms avg, WAL fsyncs %.2f ms avg",
-		d.compactions, d.compactionSeconds, 1000*d.commitSeconds/max(d.commits, 1), 1000*d.fsyncSeconds/max(d.fsyncs, 1))
+	note := fmt.Sprintf("%.0f compactions (%.1fs); backend commits %.2f ms avg, %.0f over %ss; WAL fsyncs %.2f ms avg, %.0f over %ss",
+		d.compactions, d.compactionSeconds, 1000*d.commitSeconds/max(d.commits, 1), d.commits-d.fastCommits, slowDisk,
+		1000*d.fsyncSeconds/max(d.fsyncs, 1), d.fsyncs-d.fastFsyncs, slowDisk)
 	env.report.add(Row{Scenario: "api", Params: params, Measure: "etcd slow applies (over 100 ms), " + while, Value: d.slowApplies, Unit: "applies", Note: note})
 }
 
@@ -199,6 +204,18 @@ func reportSteadyCPU(env *env, m *master, params, while string, d time.Duration,
 	if cpu, err := processCPUSeconds(os.Getpid()); err == nil {
 		env.report.add(Row{Scenario: "api", Params: params, Measure: "nodes+frameworks CPU, " + while, Value: (cpu - selfBefore) / d.Seconds(), Unit: "cores"})
 	}
+}
+
+// reportSteadyCollector adds the cores the master's garbage collector used
+// in the steady window, with its cycles and the heap it found live: what the
+// cluster's state held in memory costs to keep.
+func reportSteadyCollector(ctx context.Context, env *env, m *master, params, while string, d time.Duration, before collectorStats) {
+	st, err := m.collectorStats(ctx)
+	if err != nil || st.cycles == 0 {
+		return
+	}
+	env.report.add(Row{Scenario: "api", Params: params, Measure: "master GC CPU, " + while, Value: (st.cpuSeconds - before.cpuSeconds) / d.Seconds(), Unit: "cores",
+		Note: fmt.Sprintf("%.0f cycles; %.0f MiB live after the last", st.cycles-before.cycles, st.liveBytes/(1<<20))})
 }
 
 // reportSteadyWrites adds the mutating calls per second the master served in

@@ -163,20 +163,26 @@ func (m *master) settle(ctx context.Context, max time.Duration) time.Duration {
 }
 
 // etcdStats are counters of the embedded etcd's own metrics: what its
-// write-ahead log spent in fsync, its backend commits, the applies it found
-// slow (over 100 ms) and its compactions.
+// write-ahead log spent in fsync, its backend commits, how many of each took
+// longer than slowDisk, the applies it found slow (over 100 ms) and its
+// compactions.
 type etcdStats struct {
-	fsyncs, fsyncSeconds           float64
-	commits, commitSeconds         float64
-	slowApplies                    float64
-	compactions, compactionSeconds float64
+	fsyncs, fsyncSeconds, fastFsyncs    float64
+	commits, commitSeconds, fastCommits float64
+	slowApplies                         float64
+	compactions, compactionSeconds      float64
 }
+
+// slowDisk is the bucket of etcd's disk histograms (le, in seconds) past
+// which a WAL fsync or a backend commit counts as slow: every write waits
+// behind one.
+const slowDisk = "0.128"
 
 // minus returns the counts since before.
 func (s etcdStats) minus(before etcdStats) etcdStats {
 	return etcdStats{
-		fsyncs: s.fsyncs - before.fsyncs, fsyncSeconds: s.fsyncSeconds - before.fsyncSeconds,
-		commits: s.commits - before.commits, commitSeconds: s.commitSeconds - before.commitSeconds,
+		fsyncs: s.fsyncs - before.fsyncs, fsyncSeconds: s.fsyncSeconds - before.fsyncSeconds, fastFsyncs: s.fastFsyncs - before.fastFsyncs,
+		commits: s.commits - before.commits, commitSeconds: s.commitSeconds - before.commitSeconds, fastCommits: s.fastCommits - before.fastCommits,
 		slowApplies: s.slowApplies - before.slowApplies,
 		compactions: s.compactions - before.compactions, compactionSeconds: s.compactionSeconds - before.compactionSeconds,
 	}
@@ -233,11 +239,20 @@ func (m *master) etcdStats(ctx context.Context) (etcdStats, error) {
 		"etcd_debugging_mvcc_db_compaction_total_duration_milliseconds_count": &st.compactions,
 		"etcd_debugging_mvcc_db_compaction_total_duration_milliseconds_sum":   &st.compactionSeconds,
 	}
+	buckets := map[string]*float64{
+		"etcd_disk_wal_fsync_duration_seconds_bucket":      &st.fastFsyncs,
+		"etcd_disk_backend_commit_duration_seconds_bucket": &st.fastCommits,
+	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if name, _, value, ok := parseSample(line); ok {
-			if c := counters[name]; c != nil {
-				*c = value
-			}
+		name, labels, value, ok := parseSample(line)
+		if !ok {
+			continue
+		}
+		if c := counters[name]; c != nil {
+			*c = value
+		}
+		if c := buckets[name]; c != nil && labels["le"] == slowDisk {
+			*c = value
 		}
 	}
 	st.compactionSeconds /= 1000
@@ -338,4 +353,27 @@ func (m *master) profileHeap(ctx context.Context, path string) {
 // "api-heap") of the scenario run with params goes.
 func (e *env) profilePath(kind, params string) string {
 	return filepath.Join(e.profiles, kind+"-"+strings.ReplaceAll(strings.ReplaceAll(params, " ", "-"), "=", "")+".pprof")
+}
+
+// collectorStats are the master's Go runtime figures of its garbage
+// collector (runtime/metrics, as its /metrics exports them): the CPU it
+// spent collecting, its cycles, and the heap the last cycle found live.
+type collectorStats struct {
+	cpuSeconds, cycles, liveBytes float64
+}
+
+// collectorStats reads the master's collector figures.
+func (m *master) collectorStats(ctx context.Context) (collectorStats, error) {
+	var st collectorStats
+	err := m.eachSample(ctx, func(name string, _ map[string]string, value float64) {
+		switch name {
+		case "go_cpu_classes_gc_total_cpu_seconds_total":
+			st.cpuSeconds = value
+		case "go_gc_cycles_total_gc_cycles_total":
+			st.cycles = value
+		case "go_gc_heap_live_bytes":
+			st.liveBytes = value
+		}
+	})
+	return st, err
 }

@@ -25,12 +25,20 @@ const freshWrites = 512
 // master's CPU in a launch.
 //
 // It remembers the bytes of the last freshWrites objects it encoded. The
-// first decode of such bytes keeps a deep copy of its result (far cheaper
-// than a decode); the second takes that copy instead of decoding, and the
-// bytes are forgotten. Decoding is a function of the bytes, so whichever
-// reader comes first, each gets an object of its own equal to what it would
-// have decoded. Bytes it did not just encode (lists, reads of older objects,
-// the previous object of a watch event) are decoded as before.
+// first decode of such bytes keeps a copy of its result (far cheaper than a
+// decode); the second takes that copy instead of decoding, and the bytes are
+// forgotten. Decoding is a function of the bytes, so whichever reader comes
+// first, each gets an object of its own equal to what it would have decoded.
+// Bytes it did not just encode (lists, reads of older objects, the previous
+// object of a watch event, writes of another master) are decoded as before.
+//
+// What the watch cache keeps, from its watch or from a list, is a copy whose
+// field names and short string values are those of the table of shared
+// strings (sharedStrings): a master holds every object of every Meseta kind
+// decoded, and the versions they had before in each resource's history of
+// events, and decoded from JSON each had a string of its own for every field
+// name and value. A write's own reader, whose object lives as long as the
+// request, gets the decoded object itself.
 type decodedOnce struct {
 	runtime.Codec
 
@@ -100,14 +108,25 @@ func (c *decodedOnce) Decode(data []byte, defaults *schema.GroupVersionKind, int
 	c.mu.Unlock()
 
 	obj, gvk, err := c.Codec.Decode(data, defaults, into)
-	if fresh == nil || err != nil || gvk == nil {
+	if err != nil || gvk == nil {
 		return obj, gvk, err
 	}
 	decoded, ok := obj.(*unstructured.Unstructured)
 	if !ok {
 		return obj, gvk, err
 	}
-	kept := decoded.DeepCopy()
+	if fresh == nil {
+		decoded.Object = sharedStrings.copyJSON(decoded.Object).(map[string]any)
+		return decoded, gvk, nil
+	}
+	// The first reader of a write: the write's own (into an object of its
+	// request) keeps the copy with shared strings for the watch; the watch
+	// keeps that copy itself and leaves the decoded object to the write.
+	kept := &unstructured.Unstructured{Object: sharedStrings.copyJSON(decoded.Object).(map[string]any)}
+	if into == nil {
+		decoded, kept = kept, decoded
+		obj = decoded
+	}
 	keptGVK := *gvk
 	c.mu.Lock()
 	if c.fresh[string(data)] == fresh && fresh.decoded == nil {

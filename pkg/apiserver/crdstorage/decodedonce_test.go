@@ -178,3 +178,39 @@ func TestTuneWatchCachesDecodesWritesOnce(t *testing.T) {
 	g.Expect(got.config.Prefix).To(Equal("/registry"), "the rest of the configuration is kept")
 	g.Expect(given.Codec).To(BeIdenticalTo(storageCodec), "the caller's configuration is not changed")
 }
+
+func TestDecodedOnceGivesTheWatchObjectsThatShareTheirStrings(t *testing.T) {
+	g := NewWithT(t)
+	c, _ := newDecodedOnce()
+	framework := func(obj runtime.Object) string {
+		v, _, _ := unstructured.NestedString(obj.(*unstructured.Unstructured).Object, "spec", "framework")
+		return v
+	}
+
+	// A write read first by the write itself: the watch takes the copy.
+	first, err := runtime.Encode(c, storedTask("t1"))
+	g.Expect(err).NotTo(HaveOccurred())
+	written := &unstructured.Unstructured{}
+	_, _, err = c.Decode(first, nil, written)
+	g.Expect(err).NotTo(HaveOccurred())
+	watchedFirst, err := runtime.Decode(c, first)
+	g.Expect(err).NotTo(HaveOccurred())
+
+	// A write read first by the watch.
+	second, err := runtime.Encode(c, storedTask("t2"))
+	g.Expect(err).NotTo(HaveOccurred())
+	watchedSecond, err := runtime.Decode(c, second)
+	g.Expect(err).NotTo(HaveOccurred())
+
+	// An object it did not write, as a list reads it.
+	listed := &unstructured.Unstructured{}
+	other, err := runtime.Encode(c.Codec, storedTask("t3"))
+	g.Expect(err).NotTo(HaveOccurred())
+	_, _, err = c.Decode(other, nil, listed)
+	g.Expect(err).NotTo(HaveOccurred())
+
+	g.Expect(framework(watchedFirst)).To(Equal("fw"))
+	g.Expect(sameString(framework(watchedFirst), framework(watchedSecond))).To(BeTrue())
+	g.Expect(sameString(framework(watchedFirst), framework(listed))).To(BeTrue())
+	g.Expect(sameString(keyOf(watchedSecond.(*unstructured.Unstructured).Object, "spec"), keyOf(listed.Object, "spec"))).To(BeTrue())
+}

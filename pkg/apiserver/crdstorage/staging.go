@@ -2,6 +2,7 @@ package crdstorage
 
 import (
 	"context"
+	"maps"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -57,7 +58,16 @@ func stageIfBound(obj runtime.Object) {
 	if !ok || stringAt(u, nodeNamePath) == "" || stringAt(u, statePath) != "" {
 		return
 	}
-	// Neither fails: status is a map or absent in a task the strategy passed.
-	_ = unstructured.SetNestedField(u.Object, string(v1alpha1.TaskStaging), statePath...)
-	_ = unstructured.SetNestedField(u.Object, v1alpha1.StagingMessage, messagePath...)
+	// The state is set in a status of the task's own: an update of the task
+	// keeps the status the stored object has, the very map the watch cache
+	// holds, which no writer may change.
+	status, isMap := u.Object["status"].(map[string]any)
+	if !isMap && u.Object["status"] != nil {
+		return // not a task the strategy passed
+	}
+	staged := make(map[string]any, len(status)+2)
+	maps.Copy(staged, status)
+	staged[statePath[1]] = string(v1alpha1.TaskStaging)
+	staged[messagePath[1]] = v1alpha1.StagingMessage
+	u.Object["status"] = staged
 }

@@ -83,3 +83,20 @@ func TestBindingThatFailsStagesNothing(t *testing.T) {
 	g.Expect(s.stored).To(BeNil())
 	g.Expect(stringAt(next, statePath)).To(BeEmpty())
 }
+
+func TestBindingLeavesTheStatusItWasGivenAlone(t *testing.T) {
+	g := NewWithT(t)
+	// An update keeps the stored object's status: the new object holds the
+	// very map the watch cache does.
+	was := task("", "")
+	kept := map[string]any{"message": "waiting for its offers"}
+	was.Object["status"] = kept
+	next := task("n1", "")
+	next.Object["status"] = kept
+	s := &updatingStorage{current: was}
+	err := stagedWhenBound{s}.GuaranteedUpdate(context.Background(), "/tasks/ns/t", nil, false, nil,
+		func(runtime.Object, storage.ResponseMeta) (runtime.Object, *uint64, error) { return next, nil, nil }, nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(stringAt(s.stored, statePath)).To(Equal(string(v1alpha1.TaskStaging)))
+	g.Expect(kept).To(Equal(map[string]any{"message": "waiting for its offers"}), "the stored object's status is unchanged")
+}
