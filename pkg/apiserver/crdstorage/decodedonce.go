@@ -33,12 +33,12 @@ const freshWrites = 512
 // object of a watch event, writes of another master) are decoded as before.
 //
 // What the watch cache keeps, from its watch or from a list, is a copy whose
-// field names and short string values are those of the table of shared
-// strings (sharedStrings): a master holds every object of every Meseta kind
-// decoded, and the versions they had before in each resource's history of
-// events, and decoded from JSON each had a string of its own for every field
-// name and value. A write's own reader, whose object lives as long as the
-// request, gets the decoded object itself.
+// field names, short strings and small maps and lists are those of the table
+// of shared values (sharedValues) when it holds equal ones: a master holds
+// every object of every Meseta kind decoded, and the versions they had before
+// in each resource's history of events, and decoded from JSON each had its
+// own. A write's own reader, whose object lives as long as the request, gets
+// the decoded object itself.
 type decodedOnce struct {
 	runtime.Codec
 
@@ -116,13 +116,13 @@ func (c *decodedOnce) Decode(data []byte, defaults *schema.GroupVersionKind, int
 		return obj, gvk, err
 	}
 	if fresh == nil {
-		decoded.Object = sharedStrings.copyJSON(decoded.Object).(map[string]any)
+		decoded.Object = sharedValues.copyJSON(decoded.Object).(map[string]any)
 		return decoded, gvk, nil
 	}
 	// The first reader of a write: the write's own (into an object of its
 	// request) keeps the copy with shared strings for the watch; the watch
 	// keeps that copy itself and leaves the decoded object to the write.
-	kept := &unstructured.Unstructured{Object: sharedStrings.copyJSON(decoded.Object).(map[string]any)}
+	kept := &unstructured.Unstructured{Object: sharedValues.copyJSON(decoded.Object).(map[string]any)}
 	if into == nil {
 		decoded, kept = kept, decoded
 		obj = decoded
