@@ -31,9 +31,13 @@
 //     fairness) made during the launch and, apart, in a steady minute once
 //     all run, the master's queues are empty and no offer is outstanding
 //     (every framework suppressed them; at most 3 minutes; the one held to
-//     the target), each p99 with every source's figure, the CPU the master
-//     and the nodes and frameworks used in that minute and the embedded
-//     etcd's slow applies, compactions, commits and fsyncs in it; the
+//     the target), each p99 with every source's figure, the mutating p99 by
+//     the master's own measure (apiserver_request_duration_seconds, from the
+//     moment a call reaches it: the measure the Kubernetes SLO is stated on,
+//     with its worst resource and verb), the CPU the master and the nodes
+//     and frameworks used in that minute, the master's collector's share and
+//     the heap it found live, and the embedded etcd's slow applies,
+//     compactions, commits and fsyncs (those over 128 ms apart) in it; the
 //     master's RSS at the end (its anonymous and file pages apart: the
 //     limit counts etcd's mapped database too) and its peak (the kernel's
 //     high-water mark), and the etcd database size at the end. Its parameters say the

@@ -120,8 +120,8 @@ func (c *decodedOnce) Decode(data []byte, defaults *schema.GroupVersionKind, int
 		return decoded, gvk, nil
 	}
 	// The first reader of a write: the write's own (into an object of its
-	// request) keeps the copy with shared strings for the watch; the watch
-	// keeps that copy itself and leaves the decoded object to the write.
+	// request) keeps the copy with shared values for the watch; the watch
+	// takes that copy itself and leaves the decoded object to the write.
 	kept := &unstructured.Unstructured{Object: sharedValues.copyJSON(decoded.Object).(map[string]any)}
 	if into == nil {
 		decoded, kept = kept, decoded

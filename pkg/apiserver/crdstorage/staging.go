@@ -59,8 +59,8 @@ func stageIfBound(obj runtime.Object) {
 		return
 	}
 	// The state is set in a status of the task's own: an update of the task
-	// keeps the status the stored object has, the very map the watch cache
-	// holds, which no writer may change.
+	// keeps the status of the object it replaces, the very map the update's
+	// old object holds (and admission compares the two).
 	status, isMap := u.Object["status"].(map[string]any)
 	if !isMap && u.Object["status"] != nil {
 		return // not a task the strategy passed

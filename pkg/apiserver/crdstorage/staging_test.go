@@ -86,8 +86,8 @@ func TestBindingThatFailsStagesNothing(t *testing.T) {
 
 func TestBindingLeavesTheStatusItWasGivenAlone(t *testing.T) {
 	g := NewWithT(t)
-	// An update keeps the stored object's status: the new object holds the
-	// very map the watch cache does.
+	// An update keeps the replaced object's status: the new object holds the
+	// very map the old one does.
 	was := task("", "")
 	kept := map[string]any{"message": "waiting for its offers"}
 	was.Object["status"] = kept
@@ -98,5 +98,5 @@ func TestBindingLeavesTheStatusItWasGivenAlone(t *testing.T) {
 		func(runtime.Object, storage.ResponseMeta) (runtime.Object, *uint64, error) { return next, nil, nil }, nil)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(stringAt(s.stored, statePath)).To(Equal(string(v1alpha1.TaskStaging)))
-	g.Expect(kept).To(Equal(map[string]any{"message": "waiting for its offers"}), "the stored object's status is unchanged")
+	g.Expect(kept).To(Equal(map[string]any{"message": "waiting for its offers"}), "the old object's status is unchanged")
 }
