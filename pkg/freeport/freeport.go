@@ -1,9 +1,27 @@
 package freeport
 
 import (
+	"math/rand/v2"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
+)
+
+// Ports handed out are in [low, ephemeral low bound): with Linux's default
+// range of ephemeral ports (32768-60999), 16384 to 32767.
+const (
+	// spread is how many ports below the ephemeral range are handed out.
+	spread = 16384
+	// lowest is the lowest port ever handed out, above the well-known ones.
+	lowest = 1024
+	// defaultEphemeralLow is the low bound of the ephemeral range when the
+	// kernel does not say (Linux's default, and IANA's 49152 is above it).
+	defaultEphemeralLow = 32768
+	// attempts is how many ports On tries before it gives up.
+	attempts = 1000
 )
 
 var (
@@ -12,31 +30,28 @@ var (
 )
 
 // On returns a TCP port free on ip that this process has not handed out
-// before.
+// before, below the kernel's range of ephemeral ports.
 func On(t testing.TB, ip string) int {
 	t.Helper()
 	mu.Lock()
 	defer mu.Unlock()
-	// Listeners held open until the end cannot be given twice by the kernel.
-	var held []net.Listener
-	defer func() {
-		for _, l := range held {
-			l.Close()
+	high := ephemeralLow()
+	low := max(lowest, high-spread)
+	for range attempts {
+		port := low + rand.IntN(high-low)
+		addr := net.JoinHostPort(ip, strconv.Itoa(port))
+		if issued[addr] {
+			continue
 		}
-	}()
-	for range 100 {
-		l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+		l, err := net.Listen("tcp", addr)
 		if err != nil {
-			t.Fatalf("failed to find a free port on %s: %v", ip, err)
+			continue // in use
 		}
-		held = append(held, l)
-		addr := l.Addr().String()
-		if !issued[addr] {
-			issued[addr] = true
-			return l.Addr().(*net.TCPAddr).Port
-		}
+		l.Close()
+		issued[addr] = true
+		return port
 	}
-	t.Fatalf("found no free port on %s that was not handed out already", ip)
+	t.Fatalf("found no free port on %s in %d-%d that was not handed out already", ip, low, high-1)
 	return 0
 }
 
@@ -44,4 +59,21 @@ func On(t testing.TB, ip string) int {
 func Local(t testing.TB) int {
 	t.Helper()
 	return On(t, "127.0.0.1")
+}
+
+// ephemeralLow returns the lowest port of the kernel's ephemeral range.
+func ephemeralLow() int {
+	data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return defaultEphemeralLow
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) != 2 {
+		return defaultEphemeralLow
+	}
+	low, err := strconv.Atoi(fields[0])
+	if err != nil || low <= lowest {
+		return defaultEphemeralLow
+	}
+	return low
 }
