@@ -10,7 +10,9 @@
 // and Task storage stores them without managedFields unless a server-side
 // apply creates them (UntrackedWhenCreated); and its codec decodes each
 // object it writes once for the two readers of every write, the write itself
-// and the watch cache's watch of etcd (decodedOnce).
+// and the watch cache's watch of etcd (decodedOnce), and gives the watch
+// cache objects that share their field names, recurring strings and small
+// maps and lists with one another (sharedValues).
 // CountNodeIndexedWatches wraps priority and fairness so that it no longer
 // charges every Task write for those watches:
 //
