@@ -63,6 +63,16 @@ func (w counts) per(n int, unit string) string {
 // mutatingVerbs are the verbs of apiserver_request_total that write.
 var mutatingVerbs = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "APPLY": true, "DELETE": true}
 
+// callKey names the calls of a sample of the master's request metrics:
+// "resource/subresource VERB".
+func callKey(labels map[string]string) string {
+	key := labels["resource"]
+	if s := labels["subresource"]; s != "" {
+		key += "/" + s
+	}
+	return key + " " + labels["verb"]
+}
+
 // apiWrites reads the master's apiserver_request_total and returns its
 // mutating calls.
 func (m *master) apiWrites(ctx context.Context) (counts, error) {
@@ -92,11 +102,7 @@ func (m *master) apiCounts(ctx context.Context) (apiCounters, error) {
 	err := m.eachSample(ctx, func(name string, labels map[string]string, value float64) {
 		switch {
 		case name == "apiserver_request_total" && mutatingVerbs[labels["verb"]]:
-			key := labels["resource"]
-			if s := labels["subresource"]; s != "" {
-				key += "/" + s
-			}
-			out.writes[key+" "+labels["verb"]] += value
+			out.writes[callKey(labels)] += value
 		case name == "apiserver_request_total" && labels["verb"] == "WATCH":
 			out.watches["opened "+labels["resource"]] += value
 		case name == "apiserver_init_events_total":

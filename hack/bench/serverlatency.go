@@ -29,11 +29,7 @@ func (m *master) serverDurations(ctx context.Context) (durations, error) {
 		if err != nil {
 			return // +Inf parses; anything else is not a bucket
 		}
-		key := labels["resource"]
-		if s := labels["subresource"]; s != "" {
-			key += "/" + s
-		}
-		key += " " + labels["verb"]
+		key := callKey(labels)
 		if out[key] == nil {
 			out[key] = histogram{}
 		}

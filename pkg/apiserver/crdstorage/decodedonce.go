@@ -116,13 +116,13 @@ func (c *decodedOnce) Decode(data []byte, defaults *schema.GroupVersionKind, int
 		return obj, gvk, err
 	}
 	if fresh == nil {
-		decoded.Object = sharedValues.copyJSON(decoded.Object).(map[string]any)
+		decoded.Object = sharedCopy(decoded)
 		return decoded, gvk, nil
 	}
 	// The first reader of a write: the write's own (into an object of its
 	// request) keeps the copy with shared values for the watch; the watch
 	// takes that copy itself and leaves the decoded object to the write.
-	kept := &unstructured.Unstructured{Object: sharedValues.copyJSON(decoded.Object).(map[string]any)}
+	kept := &unstructured.Unstructured{Object: sharedCopy(decoded)}
 	if into == nil {
 		decoded, kept = kept, decoded
 		obj = decoded
@@ -134,4 +134,10 @@ func (c *decodedOnce) Decode(data []byte, defaults *schema.GroupVersionKind, int
 	}
 	c.mu.Unlock()
 	return obj, gvk, nil
+}
+
+// sharedCopy returns a copy of u's content that shares its values with the
+// watch cache's other objects (sharedValues).
+func sharedCopy(u *unstructured.Unstructured) map[string]any {
+	return sharedValues.copyJSON(u.Object).(map[string]any)
 }
